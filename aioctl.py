@@ -1,0 +1,326 @@
+# aioctl: the mpsysd task table. Coroutines become managed tasks that keep
+# a state, a result or error with its traceback, and can be stopped, started
+# and restarted by name. Human views (status, tracebacks, logs) live in
+# aiostatus.py and load only when asked for.
+import asyncio
+from time import time
+from micropython import const
+
+# One record per task: a 6-tuple, the smallest object that holds it all
+# (64 bytes of heap on a 64-bit port, 32 on an ESP32):
+#   (func, args, kwargs or None, asyncio task, since, end)
+# end is None while the task runs, an intent while a cancel is pending, and
+# (done_at, state, result, extra) once it has finished. The field indexes
+# are public for aiostatus, which reads records through TaskView.
+FUNC = const(0)
+ARGS = const(1)
+KW = const(2)
+TASK = const(3)
+SINCE = const(4)
+END = const(5)
+# Intents (kept in end while a cancel is pending) and requests
+_STOP = const(1)
+_RESTART = const(2)
+_DELETE = const(3)
+_START = const(4)  # like _RESTART, but running tasks are left alone
+
+_HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
+_NO_KW = {}  # stands in for a record without kwargs; never mutated
+
+
+class Job:
+    """What calling an @aiotask function gives: the coroutine and its hooks."""
+
+    def __init__(self, coro, on_stop, on_error):
+        self.coro = coro
+        self.on_stop = on_stop
+        self.on_error = on_error
+
+    def __iter__(self):  # `await job` runs the coroutine without management
+        return self.coro
+
+
+def aiotask(func):
+    """Decorate an `async def` so that it takes on_stop=, on_error= and _id=."""
+
+    def call(*args, **kwargs):
+        on_stop = kwargs.pop("on_stop", None)
+        on_error = kwargs.pop("on_error", None)
+        kwargs.pop("_id", None)
+        return Job(func(*args, **kwargs), on_stop, on_error)
+
+    return call
+
+
+class Table:
+    """The task table and the settings of its views."""
+
+    def __init__(self):
+        self.recs = {}
+        self.debug = False
+        self.color = True
+        self.log = None  # a stream set by set_log()
+        self.changed = None  # an Event that tasks() joins wait on
+
+    @property
+    def tasks(self):
+        """The table as a mapping of names to TaskViews."""
+        import aiostatus
+
+        return aiostatus.Tasks()
+
+
+_table = None
+
+
+def group():
+    """The task table (made on first use)."""
+    global _table
+    if _table is None:
+        _table = Table()
+    return _table
+
+
+def reset():
+    """Forget every record (tests); running tasks are left to asyncio."""
+    global _table
+    _table = None
+
+
+def match(pattern, name):
+    """True when name fits pattern, where * stands for any run of characters."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return pattern == name
+    head, tail = parts[0], parts[-1]
+    pos, end = len(head), len(name) - len(tail)
+    if end < pos or not name.startswith(head) or not name.endswith(tail):
+        return False
+    for part in parts[1:-1]:
+        pos = name.find(part, pos, end)
+        if pos < 0:
+            return False
+        pos += len(part)
+    return True
+
+
+def select(pattern=None, children=False):
+    """Names that pattern (None: all, `*` wildcards) picks, sorted.
+
+    With children, a service's child tasks come with it. An exact name that
+    is not in the table raises KeyError.
+    """
+    recs = group().recs
+    if pattern is None:
+        return sorted(recs)
+    if "*" not in pattern and pattern not in recs:
+        raise KeyError(pattern)
+    found = [n for n in recs if match(pattern, n)]
+    if children:  # name.service.child follows name.service
+        for n in recs:
+            i = n.find(".service.")
+            if i > 0 and n[: i + 8] in found and n not in found:
+                found.append(n)
+    found.sort()
+    return found
+
+
+def set_field(name, i, value):
+    """Replace field i of name's record (records are tuples)."""
+    rec = _table.recs[name]
+    _table.recs[name] = rec[:i] + (value,) + rec[i + 1:]
+
+
+def _call_kw(kw):
+    """kwargs as the coroutine function receives them: without the hooks."""
+    if not kw:
+        return _NO_KW
+    for k in _HOOKS:
+        if k in kw:
+            kw = kw.copy()
+            for k in _HOOKS:
+                kw.pop(k, None)
+            return kw
+    return kw
+
+
+def _launch(func, args, kw):
+    """Start func(*args, **kwargs) as an asyncio task; return its record."""
+    if func is None:
+        raise ValueError("a coroutine object given to add() runs once; add its function")
+    run = func(*args, **_call_kw(kw))
+    if not hasattr(run, "send") and not isinstance(run, Job):
+        raise TypeError("%r is not a coroutine function" % (func,))
+    return _spawn(run, func, args, kw)
+
+
+def _spawn(run, func, args, kw):
+    task = asyncio.create_task(run.coro if isinstance(run, Job) else run)
+    # asyncio calls a callable state with (task, exception) when the task
+    # ends: completion is seen without a wrapper coroutine per task.
+    task.state = _done
+    return (func, args, kw, task, int(time()), None)
+
+
+def add(func, *args, name=None, **kwargs):
+    """Run func(*args, **kwargs) as a managed task; return the name it got.
+
+    func is a coroutine function (decorated with @aiotask or not), or what
+    calling an @aiotask function returned. name defaults to _id= or to the
+    function's name; a taken name gets @1, @2...
+    """
+    recs = group().recs
+    run = None
+    if not callable(func):  # a coroutine or Job made by the caller: it runs once
+        run, func = func, None
+        if isinstance(run, Job):
+            kwargs = {"on_stop": run.on_stop, "on_error": run.on_error}
+    name = name or kwargs.get("_id") or getattr(func, "__name__", "task")
+    if name in recs:
+        n = 1
+        while "%s@%d" % (name, n) in recs:
+            n += 1
+        name = "%s@%d" % (name, n)
+    kw = kwargs or None
+    recs[name] = _spawn(run, None, args, kw) if run else _launch(func, args, kw)
+    return name
+
+
+def _done(task, er):
+    # Called by the asyncio loop when a managed task ends; must never raise.
+    t = _table
+    if t is None:
+        return
+    for name in t.recs:
+        rec = t.recs[name]
+        if rec[TASK] is task:
+            try:
+                _finish(t, name, rec, er)
+            except Exception as e:  # a record is never lost to a bug in a hook's output
+                t.recs[name] = rec[:5] + ((int(time()), "ERROR", e, None),)
+            break
+    ev = t.changed
+    if ev:
+        t.changed = None
+        ev.set()
+
+
+def _finish(t, name, rec, er):
+    kw = rec[KW] or _NO_KW
+    args = rec[ARGS]
+    extra = None
+    if isinstance(er, StopIteration):
+        state, result = "done", er.value
+    elif isinstance(er, asyncio.CancelledError):
+        state, result = "stopped", None
+        hook = kw.get("on_stop")
+        if hook:
+            try:
+                result = hook(*args, **_call_kw(kw))
+            except Exception as e:
+                extra = e
+    else:
+        state, result = "ERROR", er
+        hook = kw.get("on_error")
+        if hook:
+            try:
+                extra = hook(er, *args, **_call_kw(kw))
+            except Exception as e:
+                extra = e
+    log = kw.get("log")
+    if log and state != "done":
+        what = "%s: %s" % (type(result).__name__, result) if state == "ERROR" else state
+        (log.error if state == "ERROR" else log.info)("[%s] %s" % (name, what))
+    intent = rec[END]
+    t.recs[name] = rec[:5] + ((int(time()), state, result, extra),)
+    if intent == _RESTART and rec[FUNC]:
+        t.recs[name] = _launch(rec[FUNC], args, rec[KW])
+    elif intent == _DELETE:
+        del t.recs[name]
+
+
+def stop(name=None, stop_sch=True):
+    """Cancel the running tasks name picks (None: all but the caller).
+
+    A service's child tasks stop with it. A task that names itself stops
+    once the others have been cancelled. Returns True if any task stopped.
+    stop_sch: also stop a scheduled task's future runs (see aioschedule).
+    """
+    return _signal(name, _STOP)
+
+
+def _signal(name, intent):
+    """Act on the tasks name picks: cancel running ones (noting the intent,
+    which _finish carries out) and start or delete finished ones.
+
+    A service's child tasks follow it, except that they are only stopped
+    when it starts again: the service's new run adds them again.
+    """
+    recs = group().recs
+    try:
+        me = asyncio.current_task()
+    except RuntimeError:  # no loop runs: the caller is not a task
+        me = None
+    own = None
+    hit = False
+    for key in select(name, children=True):
+        rec = recs[key]
+        end = rec[END]
+        act = intent
+        if name and intent != _DELETE and not match(name, key):
+            act = _STOP  # a child of the service name picks
+        if type(end) is tuple:  # finished
+            if act == _STOP:
+                continue
+            if act == _DELETE:
+                del recs[key]
+            else:
+                recs[key] = _launch(rec[FUNC], rec[ARGS], rec[KW])
+        elif end is None:  # running
+            if act == _START:
+                continue
+            if rec[TASK] is me:
+                if name and "*" not in name:  # a task that names itself
+                    own = key
+                continue
+            rec[TASK].cancel()
+            set_field(key, END, act)
+        elif act != _STOP:  # its cancel is pending: change what follows it
+            set_field(key, END, _RESTART if act == _START else act)
+        hit = True
+    if own:  # asyncio cannot cancel the running task: end it from inside
+        set_field(own, END, intent)
+        raise asyncio.CancelledError
+    return hit
+
+
+def start(name):
+    """Start again the finished tasks name picks, with their args/kwargs.
+
+    A task whose stop is still pending starts as soon as it has stopped.
+    Returns True if any task was started.
+    """
+    return _signal(name, _START)
+
+
+def restart(name):
+    """Stop (if running) and start again the tasks name picks."""
+    return _signal(name, _RESTART)
+
+
+def delete(*names):
+    """Remove tasks from the table; running ones are stopped first."""
+    for name in names:
+        _signal(name, _DELETE)
+
+
+def set_log(stream):
+    """Use stream (a journal, a StringIO or a file) for log() and follow()."""
+    group().log = stream
+
+
+def __getattr__(attr):
+    # The rest of the API (status, views, tasks()) loads on first use.
+    import aiostatus
+
+    return getattr(aiostatus, attr)

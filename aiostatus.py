@@ -1,0 +1,349 @@
+# aiostatus: the part of the aioctl API that is loaded on first use: views
+# of the task table (systemctl-like status lines and debug views, results,
+# tracebacks, a dict view for tools), the log stream (cat | grep, tail -F),
+# TaskView and tasks(). aioctl's module __getattr__ finds these names here,
+# so that a device that never looks pays no RAM for them.
+import sys
+import time
+
+import aioctl
+from aioctl import ARGS, END, FUNC, KW, SINCE, TASK
+
+_DOT = "\u25cf"
+_ARROW = "\u2517\u2501\u25ba"
+_COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31, "scheduled": 36}
+_FAILED = ("ERROR", "failed")
+_RESULT_WIDTH = 60  # a long result is cut in status lines, never in result()
+
+
+class TaskView:
+    """A live view of one task record: what group().tasks[name] gives."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def _rec(self):
+        return aioctl.group().recs[self.name]
+
+    @property
+    def func(self):
+        return self._rec()[FUNC]
+
+    @property
+    def args(self):
+        return self._rec()[ARGS]
+
+    @args.setter
+    def args(self, value):
+        aioctl.set_field(self.name, ARGS, value)
+
+    @property
+    def kwargs(self):
+        """The kwargs dict; a task added without any gets a new one by assignment."""
+        return self._rec()[KW] or {}
+
+    @kwargs.setter
+    def kwargs(self, value):
+        aioctl.set_field(self.name, KW, value)
+
+    @property
+    def task(self):
+        return self._rec()[TASK]
+
+    @property
+    def since(self):
+        return self._rec()[SINCE]
+
+    def _end(self, i):
+        end = self._rec()[END]
+        return end[i] if type(end) is tuple else None
+
+    @property
+    def done_at(self):
+        return self._end(0)
+
+    @property
+    def result(self):
+        return self._end(2)
+
+    @property
+    def extra(self):
+        """on_error's return value, or the exception a hook raised."""
+        return self._end(3)
+
+    @property
+    def state(self):
+        """running, stopping, done, stopped, ERROR; failed for a service."""
+        end = self._rec()[END]
+        if end is None:
+            return "running"
+        if type(end) is not tuple:
+            return "stopping"
+        if end[1] == "ERROR" and ".service" in self.name:
+            return "failed"
+        return end[1]
+
+    @property
+    def service(self):
+        """The Service this task belongs to (by name), when aioservice is loaded."""
+        i = self.name.find(".service")
+        reg = sys.modules.get("aioservice")
+        return reg.service(self.name[:i]) if reg and i > 0 else None
+
+
+class Tasks:
+    """group().tasks: the table read as a mapping of names to TaskViews."""
+
+    def __getitem__(self, name):
+        aioctl.group().recs[name]  # KeyError for unknown names
+        return TaskView(name)
+
+    def __contains__(self, name):
+        return name in aioctl.group().recs
+
+    def __len__(self):
+        return len(aioctl.group().recs)
+
+    def __iter__(self):
+        return iter(aioctl.group().recs)
+
+    def keys(self):
+        return aioctl.group().recs.keys()
+
+    def items(self):
+        return [(n, TaskView(n)) for n in aioctl.group().recs]
+
+
+def result(name):
+    """The task's result: its return value, on_stop's, or its exception."""
+    end = aioctl.group().recs[name][END]
+    return end[2] if type(end) is tuple else None
+
+
+def debug():
+    """Toggle the debug view of status(); returns the new setting."""
+    aioctl.group().debug = not aioctl.group().debug
+    return aioctl.group().debug
+
+
+def tasks():
+    """Awaitables for the running tasks; each returns the task's result."""
+    recs = aioctl.group().recs
+    return [_join(n) for n in aioctl.select() if recs[n][END] is None]
+
+
+async def _join(name):
+    t = aioctl.group()
+    while True:
+        rec = t.recs.get(name)
+        if rec is None:
+            return None
+        if type(rec[END]) is tuple:
+            return rec[END][2]
+        if t.changed is None:
+            import asyncio
+
+            t.changed = asyncio.Event()
+        await t.changed.wait()
+
+
+def stamp(t):
+    """Seconds since the epoch as 2026-01-02 10:00:00 (local time)."""
+    return "%d-%02d-%02d %02d:%02d:%02d" % time.localtime(t)[:6]
+
+
+def span(secs):
+    """A duration as `4 s`, `00:01:22` or `2 d 03:00:00`."""
+    if secs < 60:
+        return "%d s" % secs
+    days, secs = divmod(secs, 86400)
+    hms = "%02d:%02d:%02d" % (secs // 3600, secs // 60 % 60, secs % 60)
+    return "%d d %s" % (days, hms) if days else hms
+
+
+def error_line(exc):
+    """ValueError: bad value"""
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def _dot(state):
+    color = _COLORS.get(state) if aioctl.group().color else None
+    return "\x1b[%dm%s\x1b[0m" % (color, _DOT) if color else _DOT
+
+
+def summary(view, now):
+    """What follows `status: ` for one task."""
+    state = view.state
+    if state in ("running", "stopping"):
+        return "%s since %s; %s ago" % (state, stamp(view.since), span(now - view.since))
+    done = view.done_at
+    text = "%s @ %s; %s ago (ran %s) --> " % (state, stamp(done), span(now - done),
+                                              span(done - view.since))
+    if state in _FAILED:
+        return text + error_line(view.result)
+    res = repr(view.result)
+    if len(res) > _RESULT_WIDTH:
+        res = res[: _RESULT_WIDTH - 3] + "..."
+    return text + "result: " + res
+
+
+def line(name, view, now):
+    """● name: status: running since 2026-01-02 10:00:00; 4 s ago"""
+    return "%s %s: status: %s" % (_dot(view.state), name, summary(view, now))
+
+
+def _children(name):
+    prefix = name + "."
+    return [n for n in aioctl.select() if n.startswith(prefix)]
+
+
+def _details(name, view, now):
+    svc = view.service
+    main = svc is not None and name.endswith(".service")
+    if main:
+        print("%s %s - %s" % (_dot(view.state), name, getattr(svc, "info", "")))
+        print("    Loaded: %r" % (svc,))
+        print("    Active: status: %s" % summary(view, now))
+        print("    Type: %s" % getattr(svc, "type", "?"))
+        print("    Docs: %s" % getattr(svc, "docs", ""))
+        if hasattr(svc, "show"):
+            try:
+                print("    %s: %s" % svc.show())
+            except Exception as e:
+                print("    show() raised %s" % error_line(e))
+    else:
+        print(line(name, view, now))
+    print("    Task: %r" % (view.task,))
+    print("    %s args: %r" % (_ARROW, view.args))
+    print("    %s kwargs: %r" % (_ARROW, view.kwargs))
+    if main:
+        kids = _children(name)
+        if kids:
+            print("    %s child tasks:" % _ARROW)
+            for kid in kids:
+                print("        " + line(kid, aioctl.group().tasks[kid], now))
+    if view.extra is not None:
+        print("    %s hook: %r" % (_ARROW, view.extra))
+    if view.state in _FAILED:
+        print_traceback(view.result)
+
+
+def status(name=None, log=True, debug=False):
+    t = aioctl.group()
+    now = int(time.time())
+    names = aioctl.select(name)
+    if debug or t.debug:
+        shown = set(names)
+        for n in names:
+            if not any(n.startswith(s + ".") for s in shown if s.endswith(".service")):
+                _details(n, t.tasks[n], now)
+    else:
+        for n in names:
+            print(line(n, t.tasks[n], now))
+    if log and name and "*" not in name and t.log is not None:
+        show_log(["[%s]" % name, "[%s." % name])
+
+
+def print_traceback(exc):
+    """The exception with the file/line traceback it was raised through."""
+    sys.print_exception(exc)
+
+
+def traceback(name):
+    names = aioctl.select(name)
+    for n in names:
+        view = aioctl.group().tasks[n]
+        failed = view.state in _FAILED
+        hook_failed = isinstance(view.extra, Exception)
+        if len(names) > 1 and (failed or hook_failed):
+            print("%s %s:" % (_dot(view.state), n))
+        if failed:
+            print_traceback(view.result)
+        if hook_failed:
+            print("%s: a hook raised:" % n)
+            print_traceback(view.extra)
+        if len(names) == 1 and not (failed or hook_failed):
+            print("%s: no traceback (%s)" % (n, view.state))
+
+
+def result_all(as_dict=False):
+    res = {n: aioctl.result(n) for n in aioctl.select()}
+    if as_dict:
+        return res
+    for n in sorted(res):
+        print("%s --> %r" % (n, res[n]))
+
+
+def info(name=None):
+    out = []
+    for n in aioctl.select(name):
+        v = aioctl.group().tasks[n]
+        d = {"name": n, "state": v.state, "since": v.since, "done_at": v.done_at}
+        if v.state in _FAILED:
+            d["error"] = error_line(v.result)
+        else:
+            d["result"] = v.result
+        out.append(d)
+    return out
+
+
+def _patterns(grep):
+    """grep as wildcard patterns that match anywhere in a line; [] for all."""
+    if isinstance(grep, str):
+        grep = [grep]
+    return ["*%s*" % p for p in grep if p]
+
+
+def _wanted(text, pats):
+    return not pats or any(aioctl.match(p, text) for p in pats)
+
+
+def _read(stream, pos):
+    """(text written after pos, new end) of a StringIO-like stream or a file path."""
+    if isinstance(stream, str):
+        with open(stream) as f:
+            f.seek(pos)
+            text = f.read()
+    else:
+        text = stream.getvalue()[pos:]
+    return text, pos + len(text)
+
+
+def show_log(grep):
+    stream = aioctl.group().log
+    if hasattr(stream, "cat"):  # a journal knows how to grep itself
+        return stream.cat(grep)
+    pats = _patterns(grep)
+    for text in _read(stream, 0)[0].splitlines():
+        if _wanted(text, pats):
+            print(text)
+
+
+def log(grep=""):
+    if aioctl.group().log is None:
+        print("no log stream: call aioctl.set_log(stream) first")
+        return
+    show_log(grep)
+
+
+async def follow(grep=""):
+    import asyncio
+
+    stream = aioctl.group().log
+    if stream is None:
+        print("no log stream: call aioctl.set_log(stream) first")
+        return
+    if hasattr(stream, "follow"):
+        return await stream.follow(grep)
+    pats = _patterns(grep)
+    pos = _read(stream, 0)[1]
+    partial = ""
+    while True:  # a plain stream has no way to wake us: poll it
+        await asyncio.sleep_ms(100)
+        text, pos = _read(stream, pos)
+        if text:
+            lines = (partial + text).split("\n")
+            partial = lines.pop()
+            for text in lines:
+                if _wanted(text, pats):
+                    print(text)

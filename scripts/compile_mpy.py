@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Compile mpsysd's device code with mpy-cross into OUT, keeping the layout.
+
+Usage: compile_mpy.py OUT. Only changed files are compiled again. main.py and
+boot.py stay source: MicroPython runs those two only as .py.
+Host-side script (CPython).
+"""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
+DEVICE_TREES = ("aioservices", "tools")  # besides the modules at the top level
+KEEP_SOURCE = ("main.py", "boot.py")
+
+
+def device_sources():
+    """Paths (relative to the project) of the device modules."""
+    found = [f for f in sorted(os.listdir(ROOT)) if f.endswith(".py")]
+    for tree in DEVICE_TREES:
+        for top, dirs, files in os.walk(os.path.join(ROOT, tree)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            rel = os.path.relpath(top, ROOT)
+            found += [os.path.join(rel, f) for f in sorted(files) if f.endswith(".py")]
+    return found
+
+
+def compile_to(out):
+    for rel in device_sources():
+        dst = os.path.join(out, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        src = os.path.join(ROOT, rel)
+        if rel in KEEP_SOURCE:
+            with open(src, "rb") as f, open(dst, "wb") as g:
+                g.write(f.read())
+            continue
+        dst = dst[:-3] + ".mpy"
+        if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+            continue
+        res = subprocess.run([CROSS, "-o", dst, rel], cwd=ROOT, capture_output=True, text=True)
+        if res.returncode:
+            sys.exit("compile_mpy: %s: %s" % (rel, res.stderr.strip()))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    compile_to(sys.argv[1])

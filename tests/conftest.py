@@ -1,0 +1,128 @@
+"""Test harness: run MicroPython code on the unix port (or a board) and look at it.
+
+The `mp` fixture writes a script into a fresh working directory, runs it on
+`.build/bin/micropython` with a microcontroller-sized heap and the project
+(compiled by mpy-cross, as a board runs it) on the import path, and returns
+stdout, stderr and the exit status.
+
+Opt-in: `make test PYTEST_ARGS="--board /dev/ttyUSB0"` runs the same tests on
+a real board through mpremote instead (tests marked unix_only are skipped).
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import compile_mpy  # noqa: E402
+
+MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
+LIB = os.path.join(ROOT, ".build", "mpy")
+MPLIB = os.path.join(ROOT, "tests", "mplib")  # helpers for the test scripts
+DEFAULT_HEAP = "64K"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--board", default=os.environ.get("MPSYSD_BOARD"),
+                     help="serial port of a MicroPython board to run the tests on")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unix_only: needs the unix port (heap size, exit status)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--board"):
+        skip = pytest.mark.skip(reason="unix port only")
+        for item in items:
+            if "unix_only" in item.keywords:
+                item.add_marker(skip)
+
+
+class Result:
+    def __init__(self, out, err, rc):
+        self.out, self.err, self.rc = out, err, rc
+
+    @property
+    def lines(self):
+        return self.out.splitlines()
+
+    def __repr__(self):
+        return "rc=%s\n--- stdout\n%s--- stderr\n%s" % (self.rc, self.out, self.err)
+
+
+def async_script(body, imports="asyncio, aioctl"):
+    """A script that runs body as the body of `async def main()`."""
+    return "import %s\n\nasync def main():\n%s\n\nasyncio.run(main())\n" % (
+        imports, textwrap.indent(textwrap.dedent(body), "    "))
+
+
+class Runner:
+    def __init__(self, workdir, board=None):
+        self.workdir = workdir
+        self.board = board
+
+    def write(self, name, text):
+        """Put a file (services.config, .env, a module) in the working directory."""
+        path = os.path.join(self.workdir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(textwrap.dedent(text))
+        return path
+
+    def run(self, code, heap=DEFAULT_HEAP, timeout=30, args=()):
+        """Run code (a script's text) and return its Result."""
+        script = self.write("test_script.py", code)
+        if self.board:
+            return self._run_on_board(script, timeout)
+        env = dict(os.environ, MICROPYPATH=":".join((".frozen", LIB, MPLIB)))
+        cmd = [MICROPYTHON, "-X", "heapsize=" + heap, script] + list(args)
+        try:
+            res = subprocess.run(cmd, cwd=self.workdir, env=env, capture_output=True,
+                                 text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail("timed out after %s s; output so far:\n%s" % (timeout, e.stdout))
+        return Result(res.stdout, res.stderr, res.returncode)
+
+    def run_async(self, body, **kw):
+        """Run body inside `async def main()` with asyncio and aioctl imported."""
+        return self.run(async_script(body), **kw)
+
+    def _run_on_board(self, script, timeout):
+        mpremote = [sys.executable, "-m", "mpremote", "connect", self.board]
+        for name in os.listdir(self.workdir):
+            if name != "test_script.py":
+                subprocess.run(mpremote + ["fs", "cp", os.path.join(self.workdir, name), ":"],
+                               check=True, capture_output=True)
+        res = subprocess.run(mpremote + ["run", script], capture_output=True, text=True,
+                             timeout=timeout)
+        return Result(res.stdout.replace("\r\n", "\n"), res.stderr, res.returncode)
+
+
+@pytest.fixture(scope="session")
+def board(request):
+    port = request.config.getoption("--board")
+    if port:  # the project goes to the board's /lib once per session
+        compile_mpy.compile_to(LIB)
+        mpremote = [sys.executable, "-m", "mpremote", "connect", port, "fs"]
+        subprocess.run(mpremote + ["mkdir", ":/lib"], capture_output=True)  # may exist
+        for entry in sorted(os.listdir(LIB)):
+            subprocess.run(mpremote + ["cp", "-r", os.path.join(LIB, entry), ":/lib/"],
+                           check=True)
+    return port
+
+
+@pytest.fixture(scope="session")
+def compiled():
+    if not os.path.exists(MICROPYTHON):
+        pytest.exit("no MicroPython at %s: run `make micropython`" % MICROPYTHON, 2)
+    compile_mpy.compile_to(LIB)
+    return LIB
+
+
+@pytest.fixture
+def mp(tmp_path, compiled, board):
+    return Runner(str(tmp_path), board)

@@ -1,0 +1,221 @@
+"""aioctl: adding tasks, naming, results, hooks and failure paths."""
+
+
+def test_add_names_plain_decorated_and_taken(mp):
+    r = mp.run_async("""
+        from mptest import forever, managed, returns
+        print(aioctl.add(forever))
+        print(aioctl.add(forever))
+        print(aioctl.add(forever))
+        print(aioctl.add(returns, 1, name="job"))
+        print(aioctl.add(managed, 1, _id="svc"))
+        await asyncio.sleep_ms(20)
+        print(sorted(aioctl.group().tasks))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["forever", "forever@1", "forever@2", "job", "svc",
+                       "['forever', 'forever@1', 'forever@2', 'job', 'svc']"]
+
+
+def test_states_and_results(mp):
+    r = mp.run_async("""
+        from mptest import forever, returns, divide, states
+        aioctl.add(forever, name="run")
+        aioctl.add(returns, 42, name="ok")
+        aioctl.add(divide, 0, name="bad")
+        await asyncio.sleep_ms(30)
+        print(states())
+        print(aioctl.result("ok"), repr(aioctl.result("bad")), aioctl.result("run"))
+        v = aioctl.group().tasks["ok"]
+        print(v.args, v.kwargs, v.done_at >= v.since, v.task.done())
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "bad=ERROR ok=done run=running"
+    assert r.lines[1] == "42 ZeroDivisionError('divide by zero',) None"
+    assert r.lines[2] == "(42,) {} True True"
+
+
+def test_decorated_method_with_hooks_consumed(mp):
+    # The seed's convention: a Service-like class whose task is an @aiotask method.
+    r = mp.run_async("""
+        class Hello:
+            def on_stop(self, *args, **kwargs):
+                return "stop %r %r" % (args, sorted(kwargs))
+
+            def on_error(self, e, *args, **kwargs):
+                return "error %s %r" % (type(e).__name__, args)
+
+            @aioctl.aiotask
+            async def task(self, n, s, log=None):
+                await asyncio.sleep_ms(s)
+                if n == 0:
+                    raise ValueError("n is zero")
+                while True:
+                    await asyncio.sleep_ms(s)
+
+        h = Hello()
+        hooks = {"on_stop": h.on_stop, "on_error": h.on_error}
+        aioctl.add(h.task, 1, 5, name="a.service", log=None, **hooks)
+        aioctl.add(h.task, 0, 5, name="b.service", **hooks)
+        await asyncio.sleep_ms(30)
+        aioctl.stop("a.service")
+        await asyncio.sleep_ms(10)
+        for n in ("a.service", "b.service"):
+            v = aioctl.group().tasks[n]
+            print(n, v.state, repr(v.result), repr(v.extra))
+    """)
+    assert r.rc == 0, r
+    # on_stop gets the task's args and kwargs without the hooks; its value is the result
+    assert r.lines[0] == "a.service stopped \"stop (1, 5) ['log']\" None"
+    # on_error's value is kept beside the exception, which is the result
+    assert r.lines[1] == "b.service failed ValueError('n is zero',) 'error ValueError (0, 5)'"
+
+
+def test_calling_decorated_gives_a_job_add_runs_once(mp):
+    r = mp.run_async("""
+        from mptest import managed, on_stop
+        job = managed(3, on_stop=on_stop, _id="x")
+        print(type(job).__name__, job.on_stop is on_stop)
+        name = aioctl.add(job, name="once")
+        await asyncio.sleep_ms(10)
+        aioctl.stop(name)
+        await asyncio.sleep_ms(10)
+        print(aioctl.group().tasks[name].state, aioctl.result(name))
+        try:
+            aioctl.start(name)
+        except ValueError as e:
+            print("ValueError:", e)
+        # awaiting a job directly runs its coroutine
+        async def short():
+            return 7
+        print(await aioctl.aiotask(short)(on_error=print))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == [
+        "Job True",
+        "stopped stopped with () []",
+        "ValueError: a coroutine object given to add() runs once; add its function",
+        "7",
+    ]
+
+
+def test_bad_input_to_add(mp):
+    r = mp.run_async("""
+        from mptest import returns
+        def not_async(x):
+            return x
+        for bad in ((not_async, 1), (returns,), (returns, 1, 2, 3)):
+            try:
+                aioctl.add(*bad)
+            except TypeError as e:
+                print("TypeError")
+        print(len(aioctl.group().tasks))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["TypeError", "TypeError", "TypeError", "0"]
+
+
+def test_exceptions_in_hooks_are_recorded_and_loop_survives(mp):
+    r = mp.run_async("""
+        from mptest import forever, divide, returns
+        def bad_stop(*a, **k):
+            raise RuntimeError("on_stop broke")
+        def bad_error(e, *a, **k):
+            raise OSError(5)
+        aioctl.add(forever, name="s", on_stop=bad_stop)
+        aioctl.add(divide, 0, name="e", on_error=bad_error)
+        await asyncio.sleep_ms(20)
+        aioctl.stop("s")
+        await asyncio.sleep_ms(10)
+        for n in ("s", "e"):
+            v = aioctl.group().tasks[n]
+            print(n, v.state, repr(v.result), repr(v.extra))
+        aioctl.add(returns, "alive", name="after")
+        await asyncio.sleep_ms(10)
+        print(aioctl.result("after"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == [
+        "s stopped None RuntimeError('on_stop broke',)",
+        "e ERROR ZeroDivisionError('divide by zero',) OSError(5,)",
+        "alive",
+    ]
+
+
+def test_failure_and_stop_are_logged_to_log_kwarg(mp):
+    r = mp.run_async("""
+        from mptest import forever, divide, Log
+        log = Log()
+        aioctl.add(divide, 0, name="bad", log=log)
+        aioctl.add(forever, name="f", log=log)
+        await asyncio.sleep_ms(20)
+        aioctl.stop("f")
+        await asyncio.sleep_ms(10)
+        print("\\n".join(log.lines))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["ERROR [bad] ZeroDivisionError: divide by zero", "INFO [f] stopped"]
+
+
+def test_cancellation_propagates_into_awaited_code(mp):
+    # asyncio semantics: stop() cancels inside nested awaits, finally blocks
+    # run, and a task that swallows the cancel and returns is done, not stopped.
+    r = mp.run_async("""
+        async def inner(trace):
+            try:
+                await asyncio.sleep(60)
+            finally:
+                trace.append("inner finally")
+        async def outer(trace):
+            try:
+                await inner(trace)
+            except asyncio.CancelledError:
+                trace.append("outer saw cancel")
+                raise
+        async def stubborn():
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                return "swallowed"
+        trace = []
+        aioctl.add(outer, trace, name="o")
+        aioctl.add(stubborn, name="s")
+        await asyncio.sleep_ms(10)
+        aioctl.stop("o")
+        aioctl.stop("s")
+        await asyncio.sleep_ms(10)
+        print(trace)
+        print(aioctl.group().tasks["o"].state, aioctl.group().tasks["s"].state, aioctl.result("s"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["['inner finally', 'outer saw cancel']", "stopped done swallowed"]
+
+
+def test_unknown_names_raise_keyerror(mp):
+    r = mp.run_async("""
+        for call in (aioctl.stop, aioctl.start, aioctl.restart, aioctl.result, aioctl.status):
+            try:
+                call("nope")
+            except KeyError as e:
+                print("KeyError", e)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["KeyError nope"] * 5
+
+
+def test_tasks_gives_joinable_awaitables(mp):
+    r = mp.run_async("""
+        from mptest import returns, divide, forever
+        aioctl.add(returns, "a", 10, name="a")
+        aioctl.add(returns, "b", 30, name="b")
+        aioctl.add(divide, 0, 20, name="c")
+        aioctl.add(forever, name="d")
+        async def stop_d():
+            await asyncio.sleep_ms(40)
+            aioctl.stop("d")
+        asyncio.create_task(stop_d())
+        print(await asyncio.gather(*aioctl.tasks()))
+        print(aioctl.tasks())
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["['a', 'b', ZeroDivisionError('divide by zero',), None]", "[]"]

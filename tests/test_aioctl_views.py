@@ -1,0 +1,254 @@
+"""aioctl views: status lines, debug view, tracebacks, results, info, logs."""
+import re
+
+TS = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+
+
+def test_status_lines_like_systemctl(mp):
+    r = mp.run_async("""
+        from mptest import forever, returns, divide, on_stop
+        aioctl.group().color = False
+        aioctl.add(forever, name="hello.service")
+        aioctl.add(returns, 42, name="answer")
+        aioctl.add(divide, 0, name="bad")
+        aioctl.add(divide, 0, name="net.service")
+        aioctl.add(forever, name="quit", on_stop=on_stop)
+        await asyncio.sleep_ms(20)
+        aioctl.stop("quit")
+        await asyncio.sleep_ms(10)
+        aioctl.status()
+        aioctl.status("hello*")
+    """)
+    assert r.rc == 0, r
+    done = r"@ %s; 0 s ago \(ran 0 s\) --> " % TS
+    expected = [
+        r"● answer: status: done %sresult: 42" % done,
+        r"● bad: status: ERROR %sZeroDivisionError: divide by zero" % done,
+        r"● hello.service: status: running since %s; 0 s ago" % TS,
+        r"● net.service: status: failed %sZeroDivisionError: divide by zero" % done,
+        r"● quit: status: stopped %sresult: 'stopped with \(\) \[\]'" % done,
+        r"● hello.service: status: running since %s; 0 s ago" % TS,
+    ]
+    assert len(r.lines) == len(expected), r
+    for line, pattern in zip(r.lines, expected):
+        assert re.fullmatch(pattern, line), (line, pattern)
+
+
+def test_status_colours_and_switching_them_off(mp):
+    r = mp.run_async("""
+        from mptest import forever, divide
+        aioctl.add(forever, name="a")
+        aioctl.add(divide, 0, name="b")
+        await asyncio.sleep_ms(10)
+        aioctl.status()
+        aioctl.group().color = False
+        aioctl.status()
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0].startswith("\x1b[32m●\x1b[0m a: status: running")
+    assert r.lines[1].startswith("\x1b[31m●\x1b[0m b: status: ERROR")
+    assert "\x1b" not in r.lines[2] + r.lines[3]
+
+
+def test_durations_and_timestamps(mp):
+    r = mp.run("""
+        import aiostatus, time
+        for s in (0, 4, 59, 82, 3600, 86399, 90061, 200000):
+            print(aiostatus.span(s))
+        print(aiostatus.stamp(0)[:4], aiostatus.stamp(int(time.time()))[:2])
+    """)
+    assert r.rc == 0, r
+    assert r.lines[:8] == ["0 s", "4 s", "59 s", "00:01:22", "01:00:00", "23:59:59",
+                           "1 d 01:01:01", "2 d 07:33:20"]
+    assert r.lines[8] in ("1970 20", "1969 20")
+
+
+def test_ago_and_runtime_grow_with_time(mp):
+    r = mp.run_async("""
+        from mptest import returns
+        import time
+        aioctl.group().color = False
+        aioctl.add(returns, 1, 2100, name="slow")
+        await asyncio.sleep_ms(2300)
+        aioctl.status()
+    """, timeout=60)
+    assert r.rc == 0, r
+    assert re.fullmatch(r"● slow: status: done @ %s; [01] s ago \(ran [23] s\) --> result: 1" % TS,
+                        r.lines[0]), r
+
+
+def test_debug_view_of_task_and_toggle(mp):
+    r = mp.run_async("""
+        from mptest import forever, divide, on_error
+        aioctl.group().color = False
+        aioctl.add(forever, 1, 2, name="plain", flag=True)
+        aioctl.add(divide, 0, name="bad", on_error=on_error)
+        await asyncio.sleep_ms(10)
+        print(aioctl.debug())
+        aioctl.status()
+        print(aioctl.debug())
+        aioctl.status("plain", debug=True)
+    """)
+    assert r.rc == 0, r
+    out = r.out
+    assert r.lines[0] == "True"
+    assert "    Task: <Task>" in out
+    assert "    ┗━► args: (1, 2)" in out
+    assert "    ┗━► kwargs: {'flag': True}" in out
+    assert "    ┗━► hook: 'handled ZeroDivisionError'" in out
+    # the failed task's real traceback: this test's helper file and line
+    assert re.search(r'File ".*mptest.py", line \d+, in divide\nZeroDivisionError', out), out
+    assert "False" in r.lines
+    assert r.lines[-4].startswith("● plain: status: running since")
+    assert r.lines[-3:] == ["    Task: <Task>", "    ┗━► args: (1, 2)", "    ┗━► kwargs: {'flag': True}"]
+
+
+def test_debug_view_of_a_service_with_children(mp):
+    # A registry with the aioservice interface (the real one is aioservice.py).
+    mp.write("aioservice.py", """
+        class Hello:
+            name = "hello"
+            info = "Hello example v1.0"
+            type = "runtime.service"
+            docs = "https://example.org/hello"
+            def __repr__(self):
+                return "Service: hello.service from ./aioservices/services/hello_service.py"
+            def show(self):
+                return "Stats", "loops: 3"
+        def service(name):
+            return Hello() if name == "hello" else None
+    """)
+    r = mp.run_async("""
+        import aioservice
+        from mptest import forever, returns
+        aioctl.group().color = False
+        aioctl.add(forever, 2, 5, name="hello.service")
+        aioctl.add(returns, "ok", name="hello.service.child")
+        await asyncio.sleep_ms(10)
+        aioctl.status(debug=True)
+        print(aioctl.group().tasks["hello.service.child"].service.name)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "● hello.service - Hello example v1.0"
+    assert r.lines[1] == "    Loaded: Service: hello.service from ./aioservices/services/hello_service.py"
+    assert re.fullmatch(r"    Active: status: running since %s; 0 s ago" % TS, r.lines[2])
+    assert r.lines[3:6] == ["    Type: runtime.service", "    Docs: https://example.org/hello",
+                            "    Stats: loops: 3"]
+    assert r.lines[7:10] == ["    ┗━► args: (2, 5)", "    ┗━► kwargs: {}", "    ┗━► child tasks:"]
+    assert r.lines[10].startswith("        ● hello.service.child: status: done @")
+    assert r.lines[10].endswith("--> result: 'ok'")
+    assert len(r.lines) == 12 and r.lines[11] == "hello"  # the child is not listed twice
+
+
+def test_traceback_names_file_and_line(mp):
+    mp.write("failing.py", """
+        import asyncio
+        async def work(x):
+            await asyncio.sleep_ms(1)
+            raise ValueError("bad value %d" % x)
+    """)
+    r = mp.run_async("""
+        import failing
+        from mptest import returns
+        aioctl.add(failing.work, 7, name="w")
+        aioctl.add(failing.work, 8, name="w2")
+        aioctl.add(returns, 1, name="ok")
+        await asyncio.sleep_ms(10)
+        aioctl.traceback("w")
+        aioctl.traceback("ok")
+        aioctl.group().color = False
+        aioctl.traceback("w*")
+    """)
+    assert r.rc == 0, r
+    assert re.search(r'File ".*failing.py", line 5, in work\nValueError: bad value 7\n', r.out)
+    assert "ok: no traceback (done)" in r.lines
+    assert "● w: status:" not in r.out and "● w:" in r.lines and "● w2:" in r.lines
+    assert "ValueError: bad value 8" in r.lines
+
+
+def test_result_all_and_info_for_tools(mp):
+    r = mp.run_async("""
+        from mptest import forever, returns, divide
+        aioctl.add(returns, [1, 2], name="a")
+        aioctl.add(divide, 0, name="b")
+        aioctl.add(forever, name="c")
+        await asyncio.sleep_ms(10)
+        aioctl.result_all()
+        print(aioctl.result_all(as_dict=True)["a"])
+        for d in aioctl.info():
+            print(sorted(d.items()))
+        print(len(aioctl.info("c")))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[:4] == ["a --> [1, 2]", "b --> ZeroDivisionError('divide by zero',)",
+                           "c --> None", "[1, 2]"]
+    a, b, c = r.lines[4:7]
+    assert re.fullmatch(r"\[\('done_at', \d+\), \('name', 'a'\), \('result', \[1, 2\]\), "
+                        r"\('since', \d+\), \('state', 'done'\)\]", a)
+    assert "('error', 'ZeroDivisionError: divide by zero')" in b and "('state', 'ERROR')" in b
+    assert "('done_at', None)" in c and "('state', 'running')" in c
+    assert r.lines[7] == "1"
+
+
+def test_log_grep_on_a_stringio_and_task_status_shows_its_lines(mp):
+    r = mp.run_async("""
+        import io
+        from mptest import forever
+        aioctl.log()
+        s = io.StringIO()
+        aioctl.set_log(s)
+        s.write("[hello.service] started\\n[world.service] tick\\n")
+        s.write("[hello.service.blink] on\\n[hello.serviceX] other\\n")
+        aioctl.log("world")
+        print("--")
+        aioctl.log(["blink", "tick"])
+        print("--")
+        aioctl.log("hello*started")
+        print("--")
+        aioctl.group().color = False
+        aioctl.add(forever, name="hello.service")
+        aioctl.status("hello.service")
+    """)
+    assert r.rc == 0, r
+    lines = r.lines
+    assert lines[0] == "no log stream: call aioctl.set_log(stream) first"
+    assert lines[1:8] == ["[world.service] tick", "--", "[world.service] tick",
+                          "[hello.service.blink] on", "--", "[hello.service] started", "--"]
+    assert lines[8].startswith("● hello.service: status: running")
+    assert lines[9:] == ["[hello.service] started", "[hello.service.blink] on"]
+
+
+def test_follow_a_log_file_as_it_grows(mp):
+    r = mp.run_async("""
+        async def writer():
+            for i in range(6):
+                with open("app.log", "a") as f:
+                    f.write("[%s] line %d\\n" % ("a" if i % 2 else "b", i))
+                await asyncio.sleep_ms(60)
+        open("app.log", "w").write("[a] old line\\n")
+        aioctl.set_log("app.log")
+        aioctl.add(aioctl.follow, "[a]", name="follow")
+        await asyncio.sleep_ms(20)
+        await writer()
+        await asyncio.sleep_ms(250)
+        aioctl.stop("follow")
+        await asyncio.sleep_ms(10)
+        print(aioctl.group().tasks["follow"].state)
+    """, timeout=30)
+    assert r.rc == 0, r
+    assert r.lines == ["[a] line 1", "[a] line 3", "[a] line 5", "stopped"]
+
+
+def test_status_of_a_journal_like_stream_delegates(mp):
+    r = mp.run_async("""
+        class Journal:
+            def cat(self, grep):
+                print("cat", grep)
+            async def follow(self, grep):
+                print("follow", grep)
+        aioctl.set_log(Journal())
+        aioctl.log("x")
+        await aioctl.follow("y")
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["cat x", "follow y"]
