@@ -21,7 +21,7 @@ END = const(5)
 # Intents (kept in end while a cancel is pending) and requests
 _STOP = const(1)
 _RESTART = const(2)
-_DELETE = const(3)
+DELETE = const(3)  # public: aiostatus.delete() asks for it
 _START = const(4)  # like _RESTART, but running tasks are left alone
 
 _HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
@@ -81,12 +81,6 @@ def group():
     return _table
 
 
-def reset():
-    """Forget every record (tests); running tasks are left to asyncio."""
-    global _table
-    _table = None
-
-
 def match(pattern, name):
     """True when name fits pattern, where * stands for any run of characters."""
     parts = pattern.split("*")
@@ -115,7 +109,10 @@ def select(pattern=None, children=False):
         return sorted(recs)
     if "*" not in pattern and pattern not in recs:
         raise KeyError(pattern)
-    found = [n for n in recs if match(pattern, n)]
+    found = []
+    for n in recs:
+        if match(pattern, n):
+            found.append(n)
     if children:  # name.service.child follows name.service
         for n in recs:
             i = n.find(".service.")
@@ -144,18 +141,20 @@ def _call_kw(kw):
     return kw
 
 
-def _launch(func, args, kw):
-    """Start func(*args, **kwargs) as an asyncio task; return its record."""
-    if func is None:
-        raise ValueError("a coroutine object given to add() runs once; add its function")
-    run = func(*args, **_call_kw(kw))
-    if not hasattr(run, "send") and not isinstance(run, Job):
+def _launch(func, args, kw, run=None):
+    """Start func(*args, **kwargs), or run when given, as an asyncio task.
+
+    Returns the new record.
+    """
+    if run is None:
+        if func is None:
+            raise ValueError("a coroutine object given to add() runs once; add its function")
+        run = func(*args, **_call_kw(kw))
+    if isinstance(run, Job):
+        run = run.coro
+    elif not hasattr(run, "send"):
         raise TypeError("%r is not a coroutine function" % (func,))
-    return _spawn(run, func, args, kw)
-
-
-def _spawn(run, func, args, kw):
-    task = asyncio.create_task(run.coro if isinstance(run, Job) else run)
+    task = asyncio.create_task(run)
     # asyncio calls a callable state with (task, exception) when the task
     # ends: completion is seen without a wrapper coroutine per task.
     task.state = _done
@@ -182,7 +181,7 @@ def add(func, *args, name=None, **kwargs):
             n += 1
         name = "%s@%d" % (name, n)
     kw = kwargs or None
-    recs[name] = _spawn(run, None, args, kw) if run else _launch(func, args, kw)
+    recs[name] = _launch(func, args, kw, run)
     return name
 
 
@@ -235,7 +234,7 @@ def _finish(t, name, rec, er):
     t.recs[name] = rec[:5] + ((int(time()), state, result, extra),)
     if intent == _RESTART and rec[FUNC]:
         t.recs[name] = _launch(rec[FUNC], args, rec[KW])
-    elif intent == _DELETE:
+    elif intent == DELETE:
         del t.recs[name]
 
 
@@ -246,10 +245,10 @@ def stop(name=None, stop_sch=True):
     once the others have been cancelled. Returns True if any task stopped.
     stop_sch: also stop a scheduled task's future runs (see aioschedule).
     """
-    return _signal(name, _STOP)
+    return act(name, _STOP)
 
 
-def _signal(name, intent):
+def act(name, intent):
     """Act on the tasks name picks: cancel running ones (noting the intent,
     which _finish carries out) and start or delete finished ones.
 
@@ -266,27 +265,27 @@ def _signal(name, intent):
     for key in select(name, children=True):
         rec = recs[key]
         end = rec[END]
-        act = intent
-        if name and intent != _DELETE and not match(name, key):
-            act = _STOP  # a child of the service name picks
+        what = intent
+        if name and intent != DELETE and not match(name, key):
+            what = _STOP  # a child of the service name picks
         if type(end) is tuple:  # finished
-            if act == _STOP:
+            if what == _STOP:
                 continue
-            if act == _DELETE:
+            if what == DELETE:
                 del recs[key]
             else:
                 recs[key] = _launch(rec[FUNC], rec[ARGS], rec[KW])
         elif end is None:  # running
-            if act == _START:
+            if what == _START:
                 continue
             if rec[TASK] is me:
                 if name and "*" not in name:  # a task that names itself
                     own = key
                 continue
             rec[TASK].cancel()
-            set_field(key, END, act)
-        elif act != _STOP:  # its cancel is pending: change what follows it
-            set_field(key, END, _RESTART if act == _START else act)
+            set_field(key, END, what)
+        elif what != _STOP:  # its cancel is pending: change what follows it
+            set_field(key, END, _RESTART if what == _START else what)
         hit = True
     if own:  # asyncio cannot cancel the running task: end it from inside
         set_field(own, END, intent)
@@ -300,18 +299,12 @@ def start(name):
     A task whose stop is still pending starts as soon as it has stopped.
     Returns True if any task was started.
     """
-    return _signal(name, _START)
+    return act(name, _START)
 
 
 def restart(name):
     """Stop (if running) and start again the tasks name picks."""
-    return _signal(name, _RESTART)
-
-
-def delete(*names):
-    """Remove tasks from the table; running ones are stopped first."""
-    for name in names:
-        _signal(name, _DELETE)
+    return act(name, _RESTART)
 
 
 def set_log(stream):

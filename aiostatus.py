@@ -126,6 +126,17 @@ def debug():
     return aioctl.group().debug
 
 
+def reset():
+    """Forget every record (tests); running tasks are left to asyncio."""
+    aioctl._table = None
+
+
+def delete(*names):
+    """Remove tasks from the table; running ones are stopped first."""
+    for name in names:
+        aioctl.act(name, aioctl.DELETE)
+
+
 def tasks():
     """Awaitables for the running tasks; each returns the task's result."""
     recs = aioctl.group().recs
