@@ -3,6 +3,7 @@
 # and restarted by name. Human views (status, tracebacks, logs) live in
 # aiostatus.py and load only when asked for.
 import asyncio
+import sys
 from time import time
 from micropython import const
 
@@ -26,6 +27,7 @@ _START = const(4)  # like _RESTART, but running tasks are left alone
 
 _HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
 _NO_KW = {}  # stands in for a record without kwargs; never mutated
+_WAITING = (None, "scheduled", None, None)  # end of a record not started yet
 
 
 class Job:
@@ -168,6 +170,12 @@ def add(func, *args, name=None, **kwargs):
     calling an @aiotask function returned. name defaults to _id= or to the
     function's name; a taken name gets @1, @2...
     """
+    return enter(func, args, kwargs, name)
+
+
+def enter(func, args, kwargs, name=None, start=True):
+    """add() with args and kwargs as given. With start=False the record
+    waits, in state scheduled, for start() (aioschedule uses this)."""
     recs = group().recs
     run = None
     if not callable(func):  # a coroutine or Job made by the caller: it runs once
@@ -181,8 +189,19 @@ def add(func, *args, name=None, **kwargs):
             n += 1
         name = "%s@%d" % (name, n)
     kw = kwargs or None
-    recs[name] = _launch(func, args, kw, run)
+    if start:
+        recs[name] = _launch(func, args, kw, run)
+    else:
+        recs[name] = (func, args, kw, None, int(time()), _WAITING)
     return name
+
+
+def discard(name):
+    """Cancel name's task if it runs and forget it at once (hooks are not
+    called): a service replacing a child task uses this."""
+    rec = group().recs.pop(name, None)
+    if rec and rec[END] is None:
+        rec[TASK].cancel()
 
 
 def _done(task, er):
@@ -243,8 +262,12 @@ def stop(name=None, stop_sch=True):
 
     A service's child tasks stop with it. A task that names itself stops
     once the others have been cancelled. Returns True if any task stopped.
-    stop_sch: also stop a scheduled task's future runs (see aioschedule).
+    stop_sch: also cancel the future runs of scheduled tasks (aioschedule).
     """
+    if stop_sch:
+        sch = sys.modules.get("aioschedule")
+        if sch:
+            sch.cancel(name)
     return act(name, _STOP)
 
 

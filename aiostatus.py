@@ -140,10 +140,11 @@ def delete(*names):
 def tasks():
     """Awaitables for the running tasks; each returns the task's result."""
     recs = aioctl.group().recs
-    return [_join(n) for n in aioctl.select() if recs[n][END] is None]
+    return [join(n) for n in aioctl.select() if recs[n][END] is None]
 
 
-async def _join(name):
+async def join(name):
+    """Wait for name's task to end; return its result (None if it is deleted)."""
     t = aioctl.group()
     while True:
         rec = t.recs.get(name)
@@ -182,20 +183,44 @@ def _dot(state):
     return "\x1b[%dm%s\x1b[0m" % (color, _DOT) if color else _DOT
 
 
+def _next_run(name, now):
+    # "; next in 25 s @ 10:00:40" for a task with a schedule
+    sch = sys.modules.get("aioschedule")
+    ms = sch.next_run(name) if sch else None
+    if ms is None:
+        return ""
+    return "; next in %s @ %s" % (span(ms // 1000), stamp(now + (ms + 999) // 1000)[11:])
+
+
 def summary(view, now):
     """What follows `status: ` for one task."""
     state = view.state
+    nxt = _next_run(view.name, now)
     if state in ("running", "stopping"):
-        return "%s since %s; %s ago" % (state, stamp(view.since), span(now - view.since))
+        return "%s since %s; %s ago%s" % (state, stamp(view.since), span(now - view.since), nxt)
     done = view.done_at
+    if done is None:  # waiting for its first run
+        return state + nxt
     text = "%s @ %s; %s ago (ran %s) --> " % (state, stamp(done), span(now - done),
                                               span(done - view.since))
+    if nxt:
+        text = "scheduled - " + text
     if state in _FAILED:
-        return text + error_line(view.result)
+        return text + error_line(view.result) + nxt
     res = repr(view.result)
     if len(res) > _RESULT_WIDTH:
         res = res[: _RESULT_WIDTH - 3] + "..."
-    return text + "result: " + res
+    return text + "result: " + res + nxt
+
+
+def kwargs_text(kw):
+    """kwargs for a person: callables (hooks, loggers' methods) by name."""
+    parts = []
+    for k in sorted(kw):
+        v = kw[k]
+        text = "<%s>" % getattr(v, "__name__", type(v).__name__) if callable(v) else repr(v)
+        parts.append("%r: %s" % (k, text))
+    return "{%s}" % ", ".join(parts)
 
 
 def line(name, view, now):
@@ -226,7 +251,7 @@ def _details(name, view, now):
         print(line(name, view, now))
     print("    Task: %r" % (view.task,))
     print("    %s args: %r" % (_ARROW, view.args))
-    print("    %s kwargs: %r" % (_ARROW, view.kwargs))
+    print("    %s kwargs: %s" % (_ARROW, kwargs_text(view.kwargs)))
     if main:
         kids = _children(name)
         if kids:

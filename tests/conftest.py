@@ -21,6 +21,7 @@ import compile_mpy  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
 LIB = os.path.join(ROOT, ".build", "mpy")
+LOGGING = os.path.join(LIB, "tools", "logging")  # on a board these sit in /lib too
 MPLIB = os.path.join(ROOT, "tests", "mplib")  # helpers for the test scripts
 DEFAULT_HEAP = "64K"
 
@@ -78,7 +79,7 @@ class Runner:
         script = self.write("test_script.py", code)
         if self.board:
             return self._run_on_board(script, timeout)
-        env = dict(os.environ, MICROPYPATH=":".join((".frozen", LIB, MPLIB)))
+        env = dict(os.environ, MICROPYPATH=":".join((".frozen", LIB, LOGGING, MPLIB)))
         cmd = [MICROPYTHON, "-X", "heapsize=" + heap, script] + list(args)
         try:
             res = subprocess.run(cmd, cwd=self.workdir, env=env, capture_output=True,

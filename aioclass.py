@@ -1,0 +1,79 @@
+# aioclass: the base class of an mpsysd service, and the dependency order
+# in which services with `require` start.
+
+
+class ServiceException(Exception):
+    """Raised by a service (or about one) with a message for the user."""
+
+
+class Service:
+    """Base of a service. Subclass it in aioservices/services/xxx_service.py,
+    give it an `@aioctl.aiotask async def task(self, ...)`, and end the file
+    with `service = XxxService("xxx")`."""
+
+    def __init__(self, name):
+        self.name = name
+        self.path = None  # the file it was loaded from (set by discovery)
+        self.info = ""
+        self.type = "runtime.service"  # or core.service, schedule.service
+        self.enabled = True
+        self.docs = ""
+        self.args = []
+        self.kwargs = {}
+        self.log = None
+        self.loaded = False
+
+    def __repr__(self):
+        return "Service: %s.service from %s" % (self.name, self.path)
+
+    def add_ctask(self, aioctl, coro, cname, *args, **kwargs):
+        """Run a child task named `name.service.cname`, replacing an earlier one."""
+        name = "%s.service.%s" % (self.name, cname)
+        aioctl.discard(name)
+        return aioctl.add(coro, *args, name=name, **kwargs)
+
+    def add_logger(self, log, level="INFO", service_logger=True):
+        """Give the service its own logger: `[name.service]` prefix, own level."""
+        if service_logger and log is not None:
+            from service_logger import ServiceLogger
+
+            log = ServiceLogger(log, "%s.service" % self.name, level)
+        self.log = log
+        return log
+
+
+def order(requires):
+    """Boot order for {name: [required names]}: (names in order, problems).
+
+    Every name comes after what it requires. problems maps each name that
+    cannot start to why: a missing requirement, a cycle (with its chain), or
+    a requirement that cannot start itself.
+    """
+    done = []
+    problems = {}
+    state = {}  # name -> 1 while being visited, 2 when placed
+
+    def visit(name, chain):
+        if state.get(name) == 2:
+            return name not in problems
+        if state.get(name) == 1:
+            cycle = chain[chain.index(name):] + [name]
+            for n in cycle[:-1]:
+                problems[n] = "dependency cycle: " + " -> ".join(cycle)
+            return False
+        state[name] = 1
+        ok = True
+        for req in requires[name]:
+            if req not in requires:
+                problems.setdefault(name, "requires missing service: " + req)
+                ok = False
+            elif not visit(req, chain + [name]) and name not in problems:
+                problems[name] = "dependency failed: " + req
+                ok = False
+        state[name] = 2
+        done.append(name)
+        return ok and name not in problems
+
+    for name in sorted(requires):
+        visit(name, [])
+    return [n for n in done if n not in problems], problems

@@ -1,0 +1,1 @@
+# aioservices: the package that holds mpsysd's service files (see .services).
