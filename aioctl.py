@@ -44,6 +44,8 @@ class Job:
 
 def aiotask(func):
     """Decorate an `async def` so that it takes on_stop=, on_error= and _id=."""
+    if type(func) is type(aiotask):  # a plain def: it would fail only when started
+        raise TypeError("%s is not a coroutine function (async def)" % func.__name__)
 
     def call(*args, **kwargs):
         on_stop = kwargs.pop("on_stop", None)

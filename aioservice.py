@@ -73,10 +73,11 @@ def _import(name, path, log):
         module = found.load(name)
         svc = getattr(module, "service", None)
         if not isinstance(svc, Service):
-            raise ImportError("no `service = %sService(...)` object in the file" % name.title())
+            raise ImportError("no `service` object: end the file with service = MyService(%r)"
+                              % name)
         task = getattr(type(svc), "task", None)
         if task is None or type(task) is type(_error_line):
-            raise TypeError("%s.task is not a coroutine function (async def)" % type(svc).__name__)
+            raise TypeError("task is not a coroutine function (async def)")
     except Exception as e:
         found.unload(name)
         _registry[name] = Failed(name, path, e)

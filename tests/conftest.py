@@ -8,7 +8,9 @@ stdout, stderr and the exit status.
 Opt-in: `make test PYTEST_ARGS="--board /dev/ttyUSB0"` runs the same tests on
 a real board through mpremote instead (tests marked unix_only are skipped).
 """
+import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -55,7 +57,38 @@ class Result:
         return "rc=%s\n--- stdout\n%s--- stderr\n%s" % (self.rc, self.out, self.err)
 
 
-def async_script(body, imports="asyncio, aioctl"):
+def service_file(name, kind="runtime.service", body="while True:\n    await asyncio.sleep_ms(10)",
+                 params="", attrs=""):
+    """Source of a small service `name` written to the asyncmd conventions."""
+    return SERVICE_TEMPLATE % {
+        "cls": name.title() + "Service", "name": name, "kind": kind, "params": params,
+        "attrs": textwrap.indent(textwrap.dedent(attrs), " " * 8),
+        "body": textwrap.indent(textwrap.dedent(body), " " * 8)}
+
+
+SERVICE_TEMPLATE = """\
+import asyncio
+import aioctl
+from aioclass import Service
+
+
+class %(cls)s(Service):
+    def __init__(self, name):
+        super().__init__(name)
+        self.info = "%(name)s test service"
+        self.type = "%(kind)s"
+%(attrs)s
+
+    @aioctl.aiotask
+    async def task(self%(params)s, log=None):
+%(body)s
+
+
+service = %(cls)s("%(name)s")
+"""
+
+
+def async_script(body, imports="asyncio, aioctl, aioservice"):
     """A script that runs body as the body of `async def main()`."""
     return "import %s\n\nasync def main():\n%s\n\nasyncio.run(main())\n" % (
         imports, textwrap.indent(textwrap.dedent(body), "    "))
@@ -74,6 +107,20 @@ class Runner:
             f.write(textwrap.dedent(text))
         return path
 
+    def services(self, files, config=None, env=None):
+        """Lay out aioservices/services/ with files {name: source} (name_service.py),
+        and services.config / .env when given."""
+        pkg = os.path.join(self.workdir, "aioservices")
+        os.makedirs(os.path.join(pkg, "services"), exist_ok=True)
+        for rel in ("__init__.mpy", "services/__init__.mpy"):
+            shutil.copy(os.path.join(LIB, "aioservices", rel), os.path.join(pkg, rel))
+        for name, source in files.items():
+            self.write("aioservices/services/%s_service.py" % name, source)
+        if config is not None:
+            self.write("services.config", config if isinstance(config, str) else json.dumps(config))
+        if env is not None:
+            self.write(".env", env)
+
     def run(self, code, heap=DEFAULT_HEAP, timeout=30, args=()):
         """Run code (a script's text) and return its Result."""
         script = self.write("test_script.py", code)
@@ -89,7 +136,7 @@ class Runner:
         return Result(res.stdout, res.stderr, res.returncode)
 
     def run_async(self, body, **kw):
-        """Run body inside `async def main()` with asyncio and aioctl imported."""
+        """Run body inside `async def main()` with asyncio, aioctl, aioservice imported."""
         return self.run(async_script(body), **kw)
 
     def _run_on_board(self, script, timeout):

@@ -1,0 +1,234 @@
+"""aioservice: discovery, a seed-convention service, import failures, load/unload."""
+import os
+import re
+import subprocess
+
+from conftest import LIB, service_file
+
+# A service written to the conventions of the seed (asyncmd's aioservices
+# docs): uasyncio import, info/type/enabled/docs/args/kwargs with the hooks,
+# show(), an @aiotask task with log=, a child task through add_ctask.
+SEED_STYLE = """\
+import uasyncio as asyncio
+import aioctl
+from aioclass import Service
+import time
+
+
+class HelloService(Service):
+    def __init__(self, name):
+        super().__init__(name)
+        self.info = "Hello example runner v1.0"
+        self.type = "runtime.service"
+        self.enabled = True
+        self.docs = "https://example.org/hello"
+        self.args = [2, 5]
+        self.kwargs = {"on_stop": self.on_stop, "on_error": self.on_error}
+        self.log = None
+        self.loop_diff = 0
+        self.n_loop = 0
+
+    def show(self):
+        return "Stats", "   Loop info: exec time: %d ms; # loops: %d" % (self.loop_diff, self.n_loop)
+
+    def on_stop(self, *args, **kwargs):
+        return "stopped after %d loops" % self.n_loop
+
+    def on_error(self, e, *args, **kwargs):
+        return "caught %s" % type(e).__name__
+
+    @aioctl.aiotask
+    async def child(self, period):
+        while True:
+            await asyncio.sleep_ms(period)
+
+    @aioctl.aiotask
+    async def task(self, n, s, log=None):
+        self.log = log
+        self.add_ctask(aioctl, self.child, "child", 5)
+        while True:
+            t0 = time.ticks_ms()
+            self.n_loop += 1
+            if self.n_loop > n:
+                raise ValueError("loop limit %d" % n)
+            self.loop_diff = time.ticks_diff(time.ticks_ms(), t0)
+            await asyncio.sleep_ms(s)
+
+
+service = HelloService("hello")
+"""
+
+
+def test_seed_convention_service_runs_unmodified(mp):
+    mp.services({"hello": SEED_STYLE}, config={"hello": {"args": [100, 10]}})
+    r = mp.run_async("""
+        aioctl.group().color = False
+        started = aioservice.init(debug=False)
+        print([repr(s) for s in started])
+        await asyncio.sleep_ms(55)
+        aioctl.status()
+        aioctl.status("hello.service", debug=True)
+        aioctl.stop("hello.service")
+        await asyncio.sleep_ms(10)
+        print(aioctl.result("hello.service"))
+        print(aioctl.group().tasks["hello.service.child"].state)
+        # the same service failing: on_error's value is kept beside the error
+        aioctl.group().tasks["hello.service"].args = [2, 10]
+        aioctl.start("hello.service")
+        await asyncio.sleep_ms(60)
+        v = aioctl.group().tasks["hello.service"]
+        print(v.state, repr(v.result), v.extra)
+    """)
+    assert r.rc == 0, r
+    out = r.out
+    assert r.lines[0] == "['Service: hello.service from ./aioservices/services/hello_service.py']"
+    assert re.search(r"^● hello.service: status: running since", out, re.M)
+    assert re.search(r"^● hello.service.child: status: running since", out, re.M)
+    assert "● hello.service - Hello example runner v1.0" in r.lines
+    assert "    Loaded: Service: hello.service from ./aioservices/services/hello_service.py" in r.lines
+    assert "    Type: runtime.service" in r.lines and "    Docs: https://example.org/hello" in r.lines
+    assert re.search(r"    Stats:    Loop info: exec time: \d+ ms; # loops: [56]", out)
+    assert "    ┗━► args: [100, 10]" in r.lines
+    assert re.search(r"^        ● hello.service.child: status: running", out, re.M)
+    assert re.search(r"^stopped after [56] loops$", out, re.M)
+    assert "stopped" in r.lines  # the child stopped with its service
+    assert r.lines[-1] == "failed ValueError('loop limit 2',) caught ValueError"
+
+
+def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
+    mp.services({
+        "ok": service_file("ok"),
+        "zero": "from aioclass import Service\nX = 1\nY = X / 0\n",
+        "noobj": "from aioclass import Service\n",
+        "notasync": service_file("notasync", body="return 1").replace("async def task", "def task"),
+        "undecorated": service_file("undecorated", body="return 1").replace(
+            "    @aioctl.aiotask\n    async def task", "    def task"),
+    })
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        aioservice.status()
+        aioservice.traceback("zero")
+        print(aioctl.group().tasks["ok.service"].state)
+        print(aioservice.service("zero").loaded, sorted(aioservice.list()))
+    """)
+    assert r.rc == 0, r
+    lines = r.lines
+    assert lines[0] == ("[ ERROR ] ./aioservices/services/noobj_service.py: noobj: not loaded: "
+                        "ImportError: no `service` object: end the file with "
+                        "service = MyService('noobj')")
+    assert lines[1] == ("[ ERROR ] ./aioservices/services/notasync_service.py: notasync: not "
+                        "loaded: TypeError: task is not a coroutine function (async def)")
+    assert lines[2] == ("[ ERROR ] ./aioservices/services/undecorated_service.py: undecorated: "
+                        "not loaded: TypeError: task is not a coroutine function (async def)")
+    assert lines[3] == ("[ ERROR ] ./aioservices/services/zero_service.py: zero: not loaded: "
+                        "ZeroDivisionError: divide by zero")
+    assert lines[4:9] == [
+        "[ ERROR ] Service: noobj.service from ./aioservices/services/noobj_service.py "
+        "not loaded: Error: ImportError",
+        "[ ERROR ] Service: notasync.service from ./aioservices/services/notasync_service.py "
+        "not loaded: Error: TypeError",
+        "[ OK ] Service: ok.service from ./aioservices/services/ok_service.py loaded",
+        "[ ERROR ] Service: undecorated.service from "
+        "./aioservices/services/undecorated_service.py not loaded: Error: TypeError",
+        "[ ERROR ] Service: zero.service from ./aioservices/services/zero_service.py "
+        "not loaded: Error: ZeroDivisionError",
+    ]
+    # the real traceback, with the service file's line
+    assert re.search(r'File ".*aioservices/services/zero_service.py", line 3, in <module>\n'
+                     r"ZeroDivisionError: divide by zero", r.out), r.out
+    assert lines[-2] == "running"
+    assert lines[-1] == "False ['noobj', 'notasync', 'ok', 'undecorated', 'zero']"
+
+
+def test_disabled_services_are_not_imported(mp):
+    loud = "print('imported off')\n" + service_file("off")
+    quiet = "print('imported self_off')\n" + service_file("self_off", attrs="self.enabled = False")
+    mp.services({"off": loud, "self_off": quiet, "on": service_file("on")},
+                config={"off": {"enabled": False}})
+    r = mp.run_async("""
+        import sys
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        print(sorted(aioctl.group().tasks))
+        print([m for m in sys.modules if "off" in m])
+    """)
+    assert r.rc == 0, r
+    assert "imported off" not in r.out  # disabled in the config: never imported
+    assert r.lines[-2] == "['on.service']"
+    assert r.lines[-1] == "[]"  # disabled by its own flag: imported, then dropped
+
+
+def test_load_a_file_dropped_in_after_start_and_unload(mp):
+    mp.services({"first": service_file("first")})
+    stop_hook = service_file("late", attrs="""self.kwargs = {"on_stop": self.bye}""").replace(
+        "    @aioctl.aiotask", "    def bye(self, *args, **kwargs):\n"
+        "        print('late on_stop ran')\n        return 'bye'\n\n    @aioctl.aiotask")
+    mp.write("late_source.py", stop_hook)
+    r = mp.run_async("""
+        import sys
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        src = open("late_source.py").read()
+        with open("aioservices/services/late_service.py", "w") as f:
+            f.write(src)
+        print(aioservice.load("late"))
+        await asyncio.sleep_ms(20)
+        print(aioctl.group().tasks["late.service"].state, "late" in aioservice.list())
+        aioservice.unload("late")
+        await asyncio.sleep_ms(20)
+        print(sorted(aioctl.group().tasks), aioservice.service("late"))
+        print([m for m in sys.modules if "late" in m])
+        print(aioservice.load("missing"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "Service: late.service from ./aioservices/services/late_service.py"
+    assert r.lines[1] == "running True"
+    assert r.lines[2] == "late on_stop ran"
+    assert r.lines[3] == "['first.service'] None"
+    assert r.lines[4] == "[]"
+    assert r.lines[5] == ("[ ERROR ] ./aioservices/services: missing: no file missing_service.py")
+    assert r.lines[6] == "None"
+
+
+def test_mpy_services_are_found_and_run(mp, tmp_path):
+    src = tmp_path / "mpy_service.py"
+    src.write_text(service_file("mpy", body="return 'from mpy'"))
+    mp.services({})
+    cross = os.path.join(os.path.dirname(LIB), "bin", "mpy-cross")
+    subprocess.run([cross, "-o", str(tmp_path / "aioservices/services/mpy_service.mpy"),
+                    "mpy_service.py"], cwd=str(tmp_path), check=True)
+    r = mp.run_async("""
+        print(aioservice.list())
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        print(aioctl.result("mpy.service"), aioservice.service("mpy").path)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["['mpy']", "from mpy ./aioservices/services/mpy_service.mpy"]
+
+
+def test_discovery_from_another_working_directory(mp, tmp_path):
+    mp.services({"here": service_file("here", body="return 'found'")})
+    r = mp.run_async("""
+        import os
+        os.mkdir("elsewhere")
+        os.chdir("elsewhere")
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        print(aioctl.result("here.service"))
+        print(aioservice.service("here").path.endswith("/aioservices/services/here_service.py"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["found", "True"]
+
+
+def test_importing_aioservice_has_no_side_effects(mp):
+    mp.services({"x": "print('x imported')\n" + service_file("x")})
+    r = mp.run("""
+        import sys, aioservice
+        print(sorted(m for m in sys.modules if m.startswith("aioservices")))
+        print(len(__import__("aioctl").group().tasks))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["[]", "0"]
