@@ -1,7 +1,8 @@
 # aioctl: the mpsysd task table. Coroutines become managed tasks that keep
 # a state, a result or error with its traceback, and can be stopped, started
 # and restarted by name. Human views (status, tracebacks, logs) live in
-# aiostatus.py and load only when asked for.
+# aiostatus.py and load only when asked for; the less used calls are in
+# aiotasks.py.
 import asyncio
 import sys
 from time import time
@@ -12,7 +13,7 @@ from micropython import const
 #   (func, args, kwargs or None, asyncio task, since, end)
 # end is None while the task runs, an intent while a cancel is pending, and
 # (done_at, state, result, extra) once it has finished. The field indexes
-# are public for aiostatus, which reads records through TaskView.
+# are public for aiotasks, whose TaskView reads records for the views.
 FUNC = const(0)
 ARGS = const(1)
 KW = const(2)
@@ -22,7 +23,7 @@ END = const(5)
 # Intents (kept in end while a cancel is pending) and requests
 _STOP = const(1)
 _RESTART = const(2)
-DELETE = const(3)  # public: aiostatus.delete() asks for it
+DELETE = const(3)  # public: aiotasks.delete() asks for it
 _START = const(4)  # like _RESTART, but running tasks are left alone
 
 _HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
@@ -69,9 +70,9 @@ class Table:
     @property
     def tasks(self):
         """The table as a mapping of names to TaskViews."""
-        import aiostatus
+        import aiotasks
 
-        return aiostatus.Tasks()
+        return aiotasks.Tasks()
 
 
 _table = None
@@ -338,7 +339,11 @@ def set_log(stream):
 
 
 def __getattr__(attr):
-    # The rest of the API (status, views, tasks()) loads on first use.
+    # The rest of the API loads on first use: aiotasks, then the views.
+    import aiotasks
+
+    if hasattr(aiotasks, attr):
+        return getattr(aiotasks, attr)
     import aiostatus
 
     return getattr(aiostatus, attr)

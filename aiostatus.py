@@ -1,162 +1,17 @@
-# aiostatus: the part of the aioctl API that is loaded on first use: views
-# of the task table (systemctl-like status lines and debug views, results,
-# tracebacks, a dict view for tools), the log stream (cat | grep, tail -F),
-# TaskView and tasks(). aioctl's module __getattr__ finds these names here,
-# so that a device that never looks pays no RAM for them.
+# aiostatus: views of the aioctl task table, loaded on first use through
+# aioctl's module __getattr__: systemctl-like status lines and debug views,
+# tracebacks, results, a dict view for tools, and the log stream (cat |
+# grep, tail -F). A device that never looks pays no RAM for them.
 import sys
 import time
 
 import aioctl
-from aioctl import ARGS, END, FUNC, KW, SINCE, TASK
 
 _DOT = "\u25cf"
 _ARROW = "\u2517\u2501\u25ba"
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31, "scheduled": 36}
 _FAILED = ("ERROR", "failed")
 _RESULT_WIDTH = 60  # a long result is cut in status lines, never in result()
-
-
-class TaskView:
-    """A live view of one task record: what group().tasks[name] gives."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def _rec(self):
-        return aioctl.group().recs[self.name]
-
-    @property
-    def func(self):
-        return self._rec()[FUNC]
-
-    @property
-    def args(self):
-        return self._rec()[ARGS]
-
-    @args.setter
-    def args(self, value):
-        aioctl.set_field(self.name, ARGS, value)
-
-    @property
-    def kwargs(self):
-        """The kwargs dict; a task added without any gets a new one by assignment."""
-        return self._rec()[KW] or {}
-
-    @kwargs.setter
-    def kwargs(self, value):
-        aioctl.set_field(self.name, KW, value)
-
-    @property
-    def task(self):
-        return self._rec()[TASK]
-
-    @property
-    def since(self):
-        return self._rec()[SINCE]
-
-    def _end(self, i):
-        end = self._rec()[END]
-        return end[i] if type(end) is tuple else None
-
-    @property
-    def done_at(self):
-        return self._end(0)
-
-    @property
-    def result(self):
-        return self._end(2)
-
-    @property
-    def extra(self):
-        """on_error's return value, or the exception a hook raised."""
-        return self._end(3)
-
-    @property
-    def state(self):
-        """running, stopping, done, stopped, ERROR; failed for a service."""
-        end = self._rec()[END]
-        if end is None:
-            return "running"
-        if type(end) is not tuple:
-            return "stopping"
-        if end[1] == "ERROR" and ".service" in self.name:
-            return "failed"
-        return end[1]
-
-    @property
-    def service(self):
-        """The Service this task belongs to (by name), when aioservice is loaded."""
-        i = self.name.find(".service")
-        reg = sys.modules.get("aioservice")
-        return reg.service(self.name[:i]) if reg and i > 0 else None
-
-
-class Tasks:
-    """group().tasks: the table read as a mapping of names to TaskViews."""
-
-    def __getitem__(self, name):
-        aioctl.group().recs[name]  # KeyError for unknown names
-        return TaskView(name)
-
-    def __contains__(self, name):
-        return name in aioctl.group().recs
-
-    def __len__(self):
-        return len(aioctl.group().recs)
-
-    def __iter__(self):
-        return iter(aioctl.group().recs)
-
-    def keys(self):
-        return aioctl.group().recs.keys()
-
-    def items(self):
-        return [(n, TaskView(n)) for n in aioctl.group().recs]
-
-
-def result(name):
-    """The task's result: its return value, on_stop's, or its exception."""
-    end = aioctl.group().recs[name][END]
-    return end[2] if type(end) is tuple else None
-
-
-def debug():
-    """Toggle the debug view of status(); returns the new setting."""
-    aioctl.group().debug = not aioctl.group().debug
-    return aioctl.group().debug
-
-
-def reset():
-    """Forget every record (tests); running tasks are left to asyncio."""
-    aioctl._table = None
-
-
-def delete(*names):
-    """Remove tasks from the table; running ones are stopped first."""
-    for name in names:
-        aioctl.act(name, aioctl.DELETE)
-
-
-def tasks():
-    """Awaitables for the running tasks; each returns the task's result."""
-    recs = aioctl.group().recs
-    return [join(n) for n in aioctl.select() if recs[n][END] is None]
-
-
-async def join(name):
-    """Wait for name's task to end; return its result (None if it is deleted)."""
-    t = aioctl.group()
-    while True:
-        rec = t.recs.get(name)
-        if rec is None:
-            return None
-        if type(rec[END]) is tuple:
-            return rec[END][2]
-        if t.changed is None:
-            import asyncio
-
-            t.changed = asyncio.Event()
-        await t.changed.wait()
 
 
 def stamp(t):

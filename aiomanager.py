@@ -1,0 +1,367 @@
+# aiomanager: the work of the service manager, loaded on first use through
+# aioservice's module __getattr__: discovery, services.config and .env,
+# starting services per type, boot() in dependency order, init(), load(),
+# unload(), status lines and config commands. After start-up the app may
+# call aioservice.release() to give its RAM back; it loads again on demand.
+import sys
+
+import aioctl
+from aioclass import Service
+from aioservice import errors, registry
+
+
+class Failed(Service):
+    """Stands in for a service whose file could not be loaded."""
+
+    def __init__(self, name, path, exc):
+        super().__init__(name)
+        self.path = path
+        self.exc = exc
+        self.enabled = False
+
+
+def _say(line, debug, log):
+    # Progress lines: printed when debug, logged when log is given.
+    if debug:
+        print(line)
+    if log is not None:
+        log.info(line)
+
+
+def _problem(name, line, log):
+    # A service that cannot run: the line names the file, the service and why.
+    # It goes to the log when there is one, else to the console; once.
+    if errors.get(name) == line:
+        return
+    errors[name] = line
+    if log is None:
+        print("[ ERROR ] " + line)
+    else:
+        log.error(line)
+
+
+def _error_line(exc):
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+def _settings(config, log):
+    """(services.config as a dict, .env as a dict), reporting problems."""
+    if not config:
+        return {}, {}
+    import aioconfig
+
+    problems = []
+    env = aioconfig.read_env(problems=problems)
+    try:
+        conf = aioconfig.read()
+    except aioconfig.ConfigError as e:
+        problems.append(str(e))
+        conf = {}
+    for line in problems:
+        _problem("(config)", line, log)
+    return conf, env
+
+
+def _import(name, path, log):
+    """Import one service file and register it (or a Failed stand-in)."""
+    import aioservices.services as found
+
+    errors.pop(name, None)
+    try:
+        module = found.load(name)
+        svc = getattr(module, "service", None)
+        if not isinstance(svc, Service):
+            raise ImportError("no `service` object: end the file with service = MyService(%r)"
+                              % name)
+        task = getattr(type(svc), "task", None)
+        if task is None or type(task) is type(_error_line):
+            raise TypeError("task is not a coroutine function (async def)")
+    except Exception as e:
+        found.unload(name)
+        registry[name] = Failed(name, path, e)
+        _problem(name, "%s: %s: not loaded: %s" % (path, name, _error_line(e)), log)
+        return None
+    svc.path = path
+    registry[name] = svc
+    return svc
+
+
+def _apply(svc, conf, env, log):
+    """Config entry and attributes into svc.args/kwargs/schedule/require; False on error."""
+    name = svc.name
+    svc.kwargs = dict(svc.kwargs)
+    svc.schedule = svc.kwargs.pop("schedule", getattr(svc, "schedule", None))
+    svc.require = svc.kwargs.pop("require", getattr(svc, "require", None)) or []
+    try:
+        if conf:
+            import aioconfig
+
+            e = aioconfig.entry(conf, name, env)
+            if e:
+                if e["enabled"] is not None:
+                    svc.enabled = e["enabled"]
+                if e["args"] is not None:
+                    svc.args = e["args"]
+                svc.kwargs.update(e["kwargs"])
+                svc.schedule = e["schedule"] or svc.schedule
+                svc.require = e["require"] or svc.require
+        if svc.type not in ("core.service", "runtime.service", "schedule.service"):
+            raise ValueError("%s: %s: unknown type %r" % (svc.path, name, svc.type))
+        if svc.type == "schedule.service":
+            import aioschedule
+
+            try:
+                aioschedule.check(svc.schedule or {})
+            except ValueError as e:
+                raise ValueError("%s: %s: %s" % (svc.path, name, e))
+    except Exception as e:  # aioconfig.ConfigError or ValueError, one line each
+        _problem(name, str(e), log)
+        return False
+    return True
+
+
+def _discover(names, conf, env, log):
+    """Import and configure the named services (None: every enabled one)."""
+    import aioservices.services as found
+
+    files = found.find()
+    for name in sorted(files if names is None else names):
+        if names is None and name in registry:
+            continue  # imported already (by boot() before init())
+        if name not in files:
+            _problem(name, "%s: %s: no file %s_service.py" % (found.folder(), name, name), log)
+            continue
+        entry = conf.get(name)
+        if names is None and isinstance(entry, dict) and entry.get("enabled") is False:
+            registry.pop(name, None)  # disabled in the config: not even imported
+            continue
+        svc = _import(name, files[name], log)
+        if svc is None or not _apply(svc, conf, env, log):
+            continue
+        if names is None and not svc.enabled:
+            registry.pop(name)
+            found.unload(name)
+
+
+def _start(svc, log):
+    """Run svc's task per its type; returns the task name."""
+    kw = dict(svc.kwargs)
+    if log is not None:
+        kw.setdefault("log", log)
+    for hook in ("on_stop", "on_error"):
+        if hook not in kw and hasattr(svc, hook):
+            kw[hook] = getattr(svc, hook)
+    name = svc.name + ".service"
+    aioctl.discard(name)
+    scheduled = svc.type == "schedule.service"
+    aioctl.enter(svc.task, svc.args, kw, name, start=not scheduled)
+    if scheduled:
+        import aioschedule
+
+        aioschedule.schedule(name, **svc.schedule)
+    svc.loaded = True
+    return name
+
+
+def _try_start(svc, log):
+    try:
+        return _start(svc, log)
+    except Exception as e:  # args of the wrong shape, a bad schedule...
+        _problem(svc.name, "%s: %s: cannot start: %s" % (svc.path, svc.name, _error_line(e)), log)
+        return None
+
+
+def _requirements_met(svc):
+    """None, or the first required service that is not running or done."""
+    for req in svc.require:
+        name = req + ".service"
+        if name not in aioctl.group().recs or \
+                aioctl.group().tasks[name].state not in ("running", "done", "scheduled"):
+            return req
+    return None
+
+
+def list_services():
+    """Names of the services found in aioservices/services/."""
+    import aioservices.services as found
+
+    return sorted(found.find())
+
+
+def status(name=None):
+    """One [ OK ] / [ ERROR ] line per service (or for name)."""
+    for n in sorted(registry) if name is None else [name]:
+        svc = registry.get(n)
+        if svc is None:
+            print("[ ERROR ] %s: no such service" % n)
+        elif isinstance(svc, Failed):
+            print("[ ERROR ] %r not loaded: Error: %s" % (svc, type(svc.exc).__name__))
+        elif n in errors:
+            print("[ ERROR ] " + errors[n])
+        elif svc.loaded:
+            print("[ OK ] %r loaded" % (svc,))
+        else:
+            print("[ -- ] %r %s" % (svc, "enabled" if svc.enabled else "disabled"))
+
+
+def traceback(name):
+    """Print why name failed: its import traceback, or its task's traceback."""
+    svc = registry.get(name)
+    if isinstance(svc, Failed):
+        sys.print_exception(svc.exc)
+    elif name + ".service" in aioctl.group().recs:
+        aioctl.traceback(name + ".service")
+    else:
+        print("%s: no traceback" % name)
+
+
+def load(name=None, debug=False, log=None, debug_log=False, config=False):
+    """Import, configure and start name (a file may have been added since
+    start), or with no name every enabled runtime and schedule service.
+    Returns the Service (or the list of them started)."""
+    if name is None:
+        return init(debug=debug, log=log, debug_log=debug_log, config=config)
+    conf, env = _settings(config, log)
+    _discover([name], conf, env, log)
+    svc = registry.get(name)
+    if svc is None or isinstance(svc, Failed) or name in errors:
+        return None
+    missing = _requirements_met(svc)
+    if missing:
+        _problem(name, "%s: %s: not started: dependency failed: %s" % (svc.path, name, missing), log)
+        return None
+    if _try_start(svc, log):
+        _say("[ OK ] %r loaded" % (svc,), debug, log if debug_log else None)
+    return svc
+
+
+def unload(name):
+    """Stop name's tasks (its on_stop runs) and schedule, and forget its code."""
+    import aioservices.services as found
+    import gc
+
+    svc = registry.pop(name, None)
+    errors.pop(name, None)
+    task = name + ".service"
+    if task in aioctl.group().recs:
+        aioctl.stop(task)
+        aioctl.delete(task)
+    found.unload(name)
+    gc.collect()
+    return svc
+
+
+def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True):
+    """Start every enabled runtime service and schedule every schedule service.
+
+    A runtime service that requires others starts once they run (it is
+    started after them here); one whose requirement is not running is not
+    started. Returns the services started.
+    """
+    conf, env = _settings(config, log)
+    _discover(None, conf, env, log)
+    kinds = ("runtime.service", "schedule.service") if init_schedule else ("runtime.service",)
+    chosen = {n: s for n, s in registry.items()
+              if not isinstance(s, Failed) and s.type in kinds and n not in errors}
+    return _start_ordered(chosen, debug, log, debug_log)
+
+
+def _start_ordered(chosen, debug, log, debug_log):
+    from aioclass import order
+
+    # requirements outside this start (core services, running ones) are checked when due
+    names, problems = order({n: [r for r in s.require if r in chosen or r not in registry]
+                             for n, s in chosen.items()})
+    for n, why in problems.items():
+        _problem(n, "%s: %s: not started: %s" % (chosen[n].path, n, why), log)
+    started = []
+    for n in names:
+        svc = chosen[n]
+        missing = _requirements_met(svc)
+        if missing:
+            _problem(n, "%s: %s: not started: dependency failed: %s" % (svc.path, n, missing), log)
+            continue
+        if _try_start(svc, log):
+            started.append(svc)
+            _say("[ OK ] %r started" % (svc,), debug, log if debug_log else None)
+    return started
+
+
+async def boot(debug=True, log=None, debug_log=False, config=True):
+    """Run the enabled core services once, in dependency order.
+
+    Each starts when what it requires has finished successfully; independent
+    ones run concurrently. A missing requirement or a cycle is reported with
+    the names in the chain, and the rest still boots. Returns {name: state}.
+    """
+    import asyncio
+    from aioclass import order
+
+    conf, env = _settings(config, log)
+    _discover(None, conf, env, log)
+    core = {n: s for n, s in registry.items()
+            if not isinstance(s, Failed) and s.type == "core.service" and n not in errors}
+    names, problems = order({n: s.require for n, s in core.items()})
+    outcome = {}
+    for n, why in problems.items():
+        outcome[n] = why
+        _problem(n, "%s: %s: not started: %s" % (core[n].path, n, why), log)
+    if names:
+        _say("boot order: " + " -> ".join(names), debug, log if debug_log else None)
+    finished = {n: asyncio.Event() for n in names}
+
+    async def run(name):
+        svc = core[name]
+        for req in svc.require:
+            await finished[req].wait()
+            if outcome[req] != "done":
+                outcome[name] = "dependency failed: " + req
+                _problem(name, "%s: %s: not started: dependency failed: %s"
+                         % (svc.path, name, req), log)
+                finished[name].set()
+                return
+        task = _try_start(svc, log)
+        if task:
+            result = await aioctl.join(task)
+            view = aioctl.group().tasks[task]
+            outcome[name] = view.state
+            if view.state == "done":
+                _say("[ OK ] %r --> %r" % (svc, result), debug, log if debug_log else None)
+            else:
+                what = _error_line(result) if isinstance(result, Exception) else repr(result)
+                _problem(name, "%s: %s: %s: %s" % (svc.path, name, view.state, what), log)
+        else:
+            outcome[name] = "not started"
+        finished[name].set()
+
+    await asyncio.gather(*[run(n) for n in names])
+    return outcome
+
+
+def config(name, enabled, *args, **kwargs):
+    """Set name's entry in services.config: enabled, and args/kwargs when given."""
+    import aioconfig
+
+    return aioconfig.update(name, enabled, args or None, kwargs)
+
+
+def enable(name):
+    """Mark name enabled in services.config."""
+    import aioconfig
+
+    return aioconfig.update(name, enabled=True)
+
+
+def disable(name):
+    """Mark name disabled in services.config (it is not imported at the next start)."""
+    import aioconfig
+
+    return aioconfig.update(name, enabled=False)
+
+
+def get_config(name=None):
+    """services.config as a dict (or name's entry), "${VAR}"s left as written."""
+    import aioconfig
+
+    conf = aioconfig.read()
+    return conf if name is None else conf.get(name)
