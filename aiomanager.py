@@ -158,7 +158,11 @@ def _start(svc, log):
     if scheduled:
         import aioschedule
 
-        aioschedule.schedule(name, **svc.schedule)
+        try:
+            aioschedule.schedule(name, **svc.schedule)
+        except ValueError:
+            aioctl.discard(name)
+            raise
     svc.loaded = True
     return name
 

@@ -1,0 +1,113 @@
+"""aioschedule: start_in / at / repeat, millisecond timing without drift."""
+import re
+
+from conftest import service_file
+
+TICK = """
+import time
+runs = []
+t0 = time.ticks_ms()
+async def job():
+    runs.append(time.ticks_diff(time.ticks_ms(), t0))
+    return len(runs)
+"""
+
+
+def test_start_in_and_repeat_keep_to_the_plan(mp):
+    # Runs are due at 200, 500, 800, 1100 ms: counted from the plan, so a
+    # busy loop between runs does not push the later ones back.
+    r = mp.run_async(TICK.replace("\n", "\n    ") + """
+    import aioschedule
+    aioctl.enter(job, (), {}, "job", start=False)
+    aioschedule.schedule("job", start_in=0.2, repeat=0.3)
+    await asyncio.sleep_ms(350)
+    busy = time.ticks_add(time.ticks_ms(), 100)
+    while time.ticks_diff(busy, time.ticks_ms()) > 0:
+        pass  # hog the loop for 100 ms
+    await asyncio.sleep_ms(850)
+    print(runs)
+    print(aioctl.result("job"), aioctl.group().tasks["job"].state)
+    """)
+    assert r.rc == 0, r
+    runs = eval(r.lines[0])
+    assert len(runs) == 4, r
+    for n, at in enumerate(runs):
+        assert abs(at - (200 + 300 * n)) <= 60, runs  # loose here; `make bench` measures it
+    assert r.lines[1] == "4 done"
+
+
+def test_status_shows_scheduled_and_next_run(mp):
+    world = service_file("world", kind="schedule.service", body="return 'ran'",
+                         attrs="self.schedule = {'start_in': 0.3, 'repeat': 90}")
+    mp.services({"world": world})
+    r = mp.run_async("""
+        aioctl.group().color = False
+        aioservice.init(debug=False)
+        aioctl.status()
+        await asyncio.sleep_ms(400)
+        aioctl.status()
+        import aioschedule
+        print(sorted(aioschedule.schedules()["world.service"].items()))
+    """)
+    assert r.rc == 0, r
+    assert re.fullmatch(r"● world.service: status: scheduled; next in 0 s @ \d\d:\d\d:\d\d",
+                        r.lines[0]), r
+    assert re.fullmatch(r"● world.service: status: scheduled - done @ [-\d]+ [:\d]+; 0 s ago "
+                        r"\(ran 0 s\) --> result: 'ran'; next in 00:01:29 @ \d\d:\d\d:\d\d",
+                        r.lines[1]), r
+    assert r.lines[2] == "[('repeat', 90), ('start_in', 0.3)]"
+
+
+def test_at_a_time_then_repeat(mp):
+    r = mp.run_async(TICK.replace("\n", "\n    ") + """
+    import aioschedule
+    aioctl.enter(job, (), {}, "soon", start=False)
+    aioctl.enter(job, (), {}, "series", start=False)
+    now = time.time()
+    at = time.localtime(int(now) + 2)
+    aioschedule.schedule("soon", at=at)
+    # a series that began an hour ago, every 2 s: its next run is within 2 s
+    aioschedule.schedule("series", at=time.localtime(int(now) - 3600), repeat=2)
+    print(0 < aioschedule.next_run("soon") <= 2000, 0 <= aioschedule.next_run("series") <= 2000)
+    await asyncio.sleep_ms(2300)
+    print(aioctl.group().tasks["soon"].state, aioctl.group().tasks["series"].state)
+    print(aioschedule.next_run("soon"), 0 < aioschedule.next_run("series") <= 2000)
+    """, timeout=30)
+    assert r.rc == 0, r
+    assert r.lines == ["True True", "done done", "None True"]
+
+
+def test_stop_cancels_the_schedule_unless_asked_not_to(mp):
+    r = mp.run_async(TICK.replace("\n", "\n    ") + """
+    import aioschedule
+    for n in ("a", "b"):
+        aioctl.enter(job, (), {}, n, start=False)
+        aioschedule.schedule(n, start_in=0.1, repeat=0.1)
+    await asyncio.sleep_ms(150)
+    aioctl.stop("a")
+    aioctl.stop("b", stop_sch=False)
+    print(sorted(aioschedule.schedules()))
+    aioctl.start("a")  # runs once more, by hand
+    await asyncio.sleep_ms(10)
+    print(aioctl.group().tasks["a"].state, aioschedule.next_run("a"))
+    aioschedule.cancel()
+    print(aioschedule.schedules())
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["['b']", "done None", "{}"]
+
+
+def test_a_run_still_going_is_not_started_twice(mp):
+    r = mp.run_async("""
+        import aioschedule
+        count = [0]
+        async def slow():
+            count[0] += 1
+            await asyncio.sleep_ms(250)
+        aioctl.enter(slow, (), {}, "slow", start=False)
+        aioschedule.schedule("slow", start_in=0, repeat=0.1)
+        await asyncio.sleep_ms(330)
+        print(count[0], aioctl.group().tasks["slow"].state)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["2 running"]

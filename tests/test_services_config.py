@@ -1,0 +1,138 @@
+"""services.config and .env: every edge case is one clear line; nothing else stops."""
+import json
+
+from conftest import service_file
+
+ECHO = service_file("echo", params=", *args", attrs="self.kwargs = {'greeting': 'default'}",
+                    body="return (args, greeting)").replace(
+    "async def task(self, *args, log=None)", "async def task(self, *args, greeting='?', log=None)")
+OTHER = service_file("other", body="return 'other ok'")
+
+
+def run_init(mp, config, env=None, extra=""):
+    mp.services({"echo": ECHO, "other": OTHER}, config=config, env=env)
+    return mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        for n in ("echo", "other"):
+            t = n + ".service"
+            print(n, aioctl.result(t) if t in aioctl.group().tasks else "not started")
+    """ + extra)
+
+
+def test_args_kwargs_and_env_substitution(mp):
+    r = run_init(mp, {"echo": {"args": [1, "${A}"], "kwargs": {"greeting": "hi ${B}!"}}},
+                 env="# secrets\nA=alpha\nexport_not=1\nB = 'beta'\n")
+    assert r.rc == 0, r
+    assert r.lines == ["echo ((1, 'alpha'), 'hi beta!')", "other other ok"]
+
+
+def test_missing_env_variable_fails_that_service_only(mp):
+    r = run_init(mp, {"echo": {"kwargs": {"greeting": "${NOPE}"}}}, env="A=1\n")
+    assert r.rc == 0, r
+    assert r.lines == ["[ ERROR ] services.config: echo: ${NOPE} is not set in .env",
+                       "echo not started", "other other ok"]
+
+
+def test_bad_env_line_is_reported_and_skipped(mp):
+    r = run_init(mp, {"echo": {"args": ["${A}"]}}, env="this is not a pair\nA=ok\n")
+    assert r.rc == 0, r
+    assert r.lines == ["[ ERROR ] .env: line 1: not KEY=VALUE, skipped",
+                       "echo (('ok',), 'default')", "other other ok"]
+
+
+def test_config_that_is_not_json_runs_defaults_and_stays_untouched(mp):
+    broken = '{"echo": {"args": [1, 2]'  # cut off, as after a power cut
+    r = run_init(mp, broken, extra="""
+        try:
+            aioservice.enable("echo")
+        except Exception as e:
+            print(type(e).__name__, str(e).startswith("services.config: not valid JSON ("))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0].startswith("[ ERROR ] services.config: not valid JSON (")
+    assert r.lines[0].endswith("): services run with their defaults; the file is left as it is")
+    assert r.lines[1:3] == ["echo ((), 'default')", "other other ok"]
+    assert r.lines[3] == "ConfigError True"
+    assert open(mp.workdir + "/services.config").read() == broken
+
+
+def test_garbage_bytes_and_wrong_top_level(mp):
+    r = run_init(mp, "\x00\xff garbage")
+    assert r.rc == 0, r
+    assert r.lines[0].startswith("[ ERROR ] services.config: not valid JSON")
+    assert r.lines[1:] == ["echo ((), 'default')", "other other ok"]
+    r = run_init(mp, "[1, 2]")
+    assert r.lines[0] == "[ ERROR ] services.config: must hold a JSON object, not a list"
+
+
+def test_wrong_shapes_fail_their_service_only(mp):
+    cases = [
+        ({"args": {"a": 1}}, '"args" must be a list, not an object'),
+        ({"kwargs": [1]}, '"kwargs" must be an object, not a list'),
+        ({"enabled": "yes"}, '"enabled" must be true/false, not a string'),
+        ("on", "entry must be an object, not a string"),
+        ({"enable": True}, "unknown key 'enable' (known: enabled, args, kwargs, schedule, "
+                           "require)"),
+        ({"kwargs": {"nope": 1}}, "cannot start: TypeError: unexpected keyword argument 'nope'"),
+    ]
+    for entry, problem in cases:
+        r = run_init(mp, {"echo": entry})
+        assert r.rc == 0, r
+        where = ("./aioservices/services/echo_service.py" if "cannot start" in problem
+                 else "services.config")
+        assert r.lines == ["[ ERROR ] %s: echo: %s" % (where, problem),
+                           "echo not started", "other other ok"], entry
+
+
+def test_schedule_problems_are_reported_for_that_service(mp):
+    world = service_file("world", kind="schedule.service", body="return 1")
+    for schedule, problem in [
+        ({"every": 5}, "unknown schedule key 'every' (known: start_in, at, repeat)"),
+        ({"repeat": -1}, "schedule repeat must be a number of seconds >= 0"),
+        ({"start_in": 1, "at": [2030, 1, 1, 0, 0, 0]}, "schedule takes start_in or at, not both"),
+        ({"at": [2020, 1, 1]}, "schedule at must be a time tuple (Y, M, D, h, m, s)"),
+        ({"at": [2001, 1, 1, 0, 0, 0]}, "cannot start: ValueError: schedule at (2001, 1, 1, 0, "
+                                         "0, 0) is in the past"),
+    ]:
+        mp.services({"world": world, "other": OTHER},
+                    config={"world": {"kwargs": {"schedule": schedule}}})
+        r = mp.run_async("""
+            aioservice.init(debug=False)
+            await asyncio.sleep_ms(10)
+            print(sorted(aioctl.group().tasks))
+        """)
+        assert r.rc == 0, r
+        assert r.lines == ["[ ERROR ] ./aioservices/services/world_service.py: world: " + problem,
+                           "['other.service']"], schedule
+
+
+def test_config_enable_disable_write_atomically_and_keep_entries(mp):
+    mp.services({"echo": ECHO, "other": OTHER},
+                config={"other": {"enabled": True, "require": ["x"]}, "keep": {"args": [7]}})
+    r = mp.run_async("""
+        import os
+        aioservice.config("echo", True, 1, 2, greeting="hey")
+        aioservice.disable("other")
+        aioservice.enable("new")
+        conf = aioservice.get_config()
+        for k in sorted(conf):
+            print(k, sorted(conf[k].items()))
+        print(aioservice.get_config("echo")["args"])
+        print(sorted(f for f in os.listdir(".") if "config" in f))
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        print(sorted(aioctl.group().tasks), aioctl.result("echo.service"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0:4] == [
+        "echo [('args', [1, 2]), ('enabled', True), ('kwargs', {'greeting': 'hey'})]",
+        "keep [('args', [7])]",
+        "new [('enabled', True)]",
+        "other [('enabled', False), ('require', ['x'])]",
+    ]
+    assert r.lines[4] == "[1, 2]"
+    assert r.lines[5] == "['services.config']"  # no temp file left behind
+    assert r.lines[-1] == "['echo.service'] ((1, 2), 'hey')"
+    with open(mp.workdir + "/services.config") as f:
+        assert json.load(f)["keep"] == {"args": [7]}
