@@ -22,9 +22,9 @@ SINCE = const(4)
 END = const(5)
 # Intents (kept in end while a cancel is pending) and requests
 _STOP = const(1)
-_RESTART = const(2)
-DELETE = const(3)  # public: aiotasks.delete() asks for it
-_START = const(4)  # like _RESTART, but running tasks are left alone
+RESTART = const(2)  # public, as DELETE
+DELETE = const(3)  # public: aiotasks' restart() and delete() ask for them
+_START = const(4)  # like RESTART, but running tasks are left alone
 
 _HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
 _NO_KW = {}  # stands in for a record without kwargs; never mutated
@@ -199,14 +199,6 @@ def enter(func, args, kwargs, name=None, start=True):
     return name
 
 
-def discard(name):
-    """Cancel name's task if it runs and forget it at once (hooks are not
-    called): a service replacing a child task uses this."""
-    rec = group().recs.pop(name, None)
-    if rec and rec[END] is None:
-        rec[TASK].cancel()
-
-
 def _done(task, er):
     # Called by the asyncio loop when a managed task ends; must never raise.
     t = _table
@@ -254,7 +246,7 @@ def _finish(t, name, rec, er):
         (log.error if state == "ERROR" else log.info)("[%s] %s" % (name, what))
     intent = rec[END]
     t.recs[name] = rec[:5] + ((int(time()), state, result, extra),)
-    if intent == _RESTART and rec[FUNC]:
+    if intent == RESTART and rec[FUNC]:
         t.recs[name] = _launch(rec[FUNC], args, rec[KW])
     elif intent == DELETE:
         del t.recs[name]
@@ -311,7 +303,7 @@ def act(name, intent):
             rec[TASK].cancel()
             set_field(key, END, what)
         elif what != _STOP:  # its cancel is pending: change what follows it
-            set_field(key, END, _RESTART if what == _START else what)
+            set_field(key, END, RESTART if what == _START else what)
         hit = True
     if own:  # asyncio cannot cancel the running task: end it from inside
         set_field(own, END, intent)
@@ -326,11 +318,6 @@ def start(name):
     Returns True if any task was started.
     """
     return act(name, _START)
-
-
-def restart(name):
-    """Stop (if running) and start again the tasks name picks."""
-    return act(name, _RESTART)
 
 
 def set_log(stream):

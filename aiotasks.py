@@ -1,6 +1,7 @@
 # aiotasks: the less used half of the aioctl API, loaded on first use
 # through aioctl's module __getattr__: TaskView (what group().tasks[name]
-# gives), tasks() and join(), result(), delete(), debug() and reset().
+# gives), tasks() and join(), result(), restart(), discard(), delete(),
+# debug() and reset().
 import sys
 
 import aioctl
@@ -115,6 +116,19 @@ def debug():
     """Toggle the debug view of status(); returns the new setting."""
     aioctl.group().debug = not aioctl.group().debug
     return aioctl.group().debug
+
+
+def restart(name):
+    """Stop (if running) and start again the tasks name picks."""
+    return aioctl.act(name, aioctl.RESTART)
+
+
+def discard(name):
+    """Cancel name's task if it runs and forget it at once (hooks are not
+    called): a service replacing a child task uses this."""
+    rec = aioctl.group().recs.pop(name, None)
+    if rec and rec[END] is None:
+        rec[TASK].cancel()
 
 
 def reset():

@@ -8,6 +8,7 @@ A benchmark, not a test: it reports, it does not fail on a missed target.
 Host-side script (CPython).
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -16,6 +17,8 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import compile_mpy  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
+CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
+APP = os.path.join(ROOT, ".build", "bench")
 LIB = os.path.join(ROOT, ".build", "mpy")
 
 # Shared by the MicroPython snippets: a sleeping task and a heap reading.
@@ -114,27 +117,106 @@ asyncio.run(main())
 """
 
 
-def measure(code, heap="256K", last_line_of="stdout"):
-    res = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, "-c", code],
-                         env=dict(os.environ, MICROPYPATH=".frozen:" + LIB),
+SCHEDULE = PRELUDE + """
+import aioctl, aioschedule
+N = 20
+runs = []
+async def job():
+    runs.append(time.ticks_ms())
+async def main():
+    aioctl.enter(job, (), {}, "job", start=False)
+    t0 = time.ticks_ms()
+    aioschedule.schedule("job", start_in=0.1, repeat=0.05)
+    while len(runs) < N:
+        await asyncio.sleep_ms(10)
+    late = [abs(time.ticks_diff(t, t0) - (100 + 50 * i)) for i, t in enumerate(runs)]
+    print(max(late))
+asyncio.run(main())
+"""
+
+SERVICES = PRELUDE + """
+import aioctl, aioservice
+async def main():
+    before = heap()
+    t0 = time.ticks_us()
+    await aioservice.boot(debug=False, config=False)
+    boot_ms = time.ticks_diff(time.ticks_us(), t0) / 1000
+    aioservice.release()
+    t0 = time.ticks_us()
+    aioservice.init(debug=False, config=False)
+    init_ms = time.ticks_diff(time.ticks_us(), t0) / 1000
+    aioservice.release()
+    await asyncio.sleep_ms(10)
+    print(boot_ms, init_ms, (heap() - before) / 40)
+asyncio.run(main())
+"""
+
+TRIVIAL = """\
+import asyncio
+import aioctl
+from aioclass import Service
+
+
+class S%(n)d(Service):
+    def __init__(self, name):
+        super().__init__(name)
+        self.type = "%(kind)s"
+
+    @aioctl.aiotask
+    async def task(self, log=None):
+        %(body)s
+
+
+service = S%(n)d("%(name)s")
+"""
+
+
+def make_services(app):
+    """20 trivial core and 20 runtime services, compiled as a board would hold them."""
+    folder = os.path.join(app, "aioservices", "services")
+    shutil.rmtree(os.path.join(app, "aioservices"), ignore_errors=True)
+    shutil.copytree(os.path.join(LIB, "aioservices"), os.path.join(app, "aioservices"))
+    for n in range(40):
+        kind, body = (("core.service", "return %d" % n) if n < 20 else
+                      ("runtime.service", "await asyncio.sleep(1000)"))
+        name = "s%d" % n
+        src = os.path.join(app, name + "_service.py")
+        with open(src, "w") as f:
+            f.write(TRIVIAL % {"n": n, "kind": kind, "body": body, "name": name})
+        subprocess.run([CROSS, "-o", os.path.join(folder, name + "_service.mpy"), src],
+                       check=True)
+        os.remove(src)
+
+
+def measure(code, heap="256K", last_line_of="stdout", cwd=None):
+    res = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
+                         env=dict(os.environ, MICROPYPATH=":".join(
+                             (".frozen", LIB, os.path.join(LIB, "tools", "logging")))),
                          capture_output=True, text=True, timeout=300)
     out = res.stdout if last_line_of == "stdout" else res.stderr
     if res.returncode:
         sys.exit("bench: a measurement failed:\n" + res.stderr)
-    return float(out.strip().splitlines()[-1])
+    return [float(v) for v in out.strip().splitlines()[-1].split()]
 
 
 def main():
     compile_mpy.compile_to(LIB)
-    raw = measure(PER_TASK % "raw")
-    named = measure(PER_TASK % "named")
-    auto = measure(PER_TASK % "auto")
-    fit_raw = measure(CAPACITY % "raw", heap="64K")
-    fit_named = measure(CAPACITY % "named", heap="64K")
-    imp_ctl = measure(IMPORT % ("", "aioctl"))
-    imp_status = measure(IMPORT % (", aioctl", "aiostatus"))
-    stop_start = measure(STOP_START)
-    status_ms = measure(STATUS, last_line_of="stderr")
+    (raw,) = measure(PER_TASK % "raw")
+    (named,) = measure(PER_TASK % "named")
+    (auto,) = measure(PER_TASK % "auto")
+    (fit_raw,) = measure(CAPACITY % "raw", heap="64K")
+    (fit_named,) = measure(CAPACITY % "named", heap="64K")
+    (imp_ctl,) = measure(IMPORT % ("", "aioctl"))
+    (imp_svc,) = measure(IMPORT % (", aioctl", "aioservice"))
+    (imp_mgr,) = measure(IMPORT % (", aioctl, aioservice", "aiomanager"))
+    (imp_tasks,) = measure(IMPORT % (", aioctl", "aiotasks"))
+    (imp_status,) = measure(IMPORT % (", aioctl, aiotasks", "aiostatus"))
+    (stop_start,) = measure(STOP_START)
+    (status_ms,) = measure(STATUS, last_line_of="stderr")
+    (late_ms,) = measure(SCHEDULE)
+    os.makedirs(APP, exist_ok=True)
+    make_services(APP)
+    boot_ms, init_ms, per_service = measure(SERVICES, cwd=APP)
 
     rows = [
         ("heap per task, caller-named (B)", "%.0f" % named, "%.0f" % raw,
@@ -144,9 +226,18 @@ def main():
         ("tasks that fit in a 64 KB heap", "%d" % fit_named, "%d" % fit_raw,
          ">= 200", "", fit_named >= 200),
         ("import aioctl (B)", "%.0f" % imp_ctl, "", "<= 6144", "", imp_ctl <= 6144),
-        ("import aiostatus, on first view (B)", "%.0f" % imp_status, "", "(lazy)", "", None),
+        ("import aioctl + aioservice: core (B)", "%.0f" % (imp_ctl + imp_svc), "", "<= 12288",
+         "", imp_ctl + imp_svc <= 12288),
+        ("  + aiomanager, while booting (B)", "%.0f" % imp_mgr, "", "(released)", "", None),
+        ("  + aiotasks, lazy (B)", "%.0f" % imp_tasks, "", "(lazy)", "", None),
+        ("  + aiostatus, on first view (B)", "%.0f" % imp_status, "", "(lazy)", "", None),
         ("stop+start per task (us)", "%.1f" % stop_start, "", "", "", None),
         ("status() of 100 tasks (ms)", "%.2f" % status_ms, "", "<= 10", "", status_ms <= 10),
+        ("schedule: worst lateness of 20 runs (ms)", "%.0f" % late_ms, "", "<= 20", "",
+         late_ms <= 20),
+        ("boot() of 20 trivial core services (ms)", "%.1f" % boot_ms, "", "", "", None),
+        ("init() of 20 trivial runtime services (ms)", "%.1f" % init_ms, "", "", "", None),
+        ("heap per loaded service (B)", "%.0f" % per_service, "", "", "", None),
     ]
     head = ("measure", "mpsysd", "raw asyncio", "target", "ratio", "met")
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(5)]
