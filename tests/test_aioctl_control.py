@@ -168,3 +168,35 @@ def test_thousand_stop_start_cycles_heap_flat(mp):
     growth = int(r.lines[1])
     assert growth <= 256, r  # flat: no per-cycle retention
     assert r.lines[2] == "running running running running running"
+
+
+def test_wildcard_matching(mp):
+    r = mp.run("""
+        from aioctl import match
+        cases = [("*", ""), ("*", "abc"), ("a*", "abc"), ("*c", "abc"), ("a*c", "ac"),
+                 ("a*b*c", "aXbYc"), ("a*b*c", "acb"), ("*.service", "hello.service"),
+                 ("*.service", "hello.service.child"), ("h*o.s*e", "hello.service"),
+                 ("abc", "abc"), ("abc", "abcd"), ("a**c", "abc"), ("*b*", "b")]
+        print(" ".join("1" if match(p, n) else "0" for p, n in cases))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["1 1 1 1 1 1 0 1 0 1 1 0 1 1"]
+
+
+def test_tasks_mapping_and_reset(mp):
+    r = mp.run_async("""
+        from mptest import forever
+        aioctl.add(forever, name="a")
+        aioctl.add(forever, name="b")
+        t = aioctl.group().tasks
+        print(len(t), "a" in t, "z" in t, sorted(t.keys()), sorted(n for n, v in t.items()))
+        print(sorted(t), t["a"].name, t["a"].func is forever)
+        try:
+            t["z"]
+        except KeyError:
+            print("KeyError")
+        aioctl.reset()
+        print(len(aioctl.group().tasks))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["2 True False ['a', 'b'] ['a', 'b']", "['a', 'b'] a True", "KeyError", "0"]
