@@ -6,6 +6,7 @@ import sys
 import time
 
 import aioctl
+from journal import patterns, wanted  # one grep for every stream
 
 _DOT = "\u25cf"
 _ARROW = "\u2517\u2501\u25ba"
@@ -178,17 +179,6 @@ def info(name=None):
     return out
 
 
-def _patterns(grep):
-    """grep as wildcard patterns that match anywhere in a line; [] for all."""
-    if isinstance(grep, str):
-        grep = [grep]
-    return ["*%s*" % p for p in grep if p]
-
-
-def _wanted(text, pats):
-    return not pats or any(aioctl.match(p, text) for p in pats)
-
-
 def _read(stream, pos):
     """(text written after pos, new end) of a StringIO-like stream or a file path."""
     if isinstance(stream, str):
@@ -204,9 +194,9 @@ def show_log(grep):
     stream = aioctl.group().log
     if hasattr(stream, "cat"):  # a journal knows how to grep itself
         return stream.cat(grep)
-    pats = _patterns(grep)
+    pats = patterns(grep)
     for text in _read(stream, 0)[0].splitlines():
-        if _wanted(text, pats):
+        if wanted(text, pats):
             print(text)
 
 
@@ -226,7 +216,7 @@ async def follow(grep=""):
         return
     if hasattr(stream, "follow"):
         return await stream.follow(grep)
-    pats = _patterns(grep)
+    pats = patterns(grep)
     pos = _read(stream, 0)[1]
     partial = ""
     while True:  # a plain stream has no way to wake us: poll it
@@ -236,5 +226,5 @@ async def follow(grep=""):
             lines = (partial + text).split("\n")
             partial = lines.pop()
             for text in lines:
-                if _wanted(text, pats):
+                if wanted(text, pats):
                     print(text)
