@@ -42,6 +42,18 @@ class Service:
         return log
 
 
+class Failed(Service):
+    """Stands in for a service whose file could not be loaded (it keeps the
+    exception for aioservice.traceback). Defined here, not in aiomanager, so
+    that a stand-in does not keep the manager's code alive."""
+
+    def __init__(self, name, path, exc):
+        super().__init__(name)
+        self.path = path
+        self.exc = exc
+        self.enabled = False
+
+
 def order(requires):
     """Boot order for {name: [required names]}: (names in order, problems).
 

@@ -66,6 +66,7 @@ class Table:
         self.color = True
         self.log = None  # a stream set by set_log()
         self.changed = None  # an Event that tasks() joins wait on
+        self.started = int(time())  # for the uptime in top()
 
     @property
     def tasks(self):

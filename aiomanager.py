@@ -6,18 +6,8 @@
 import sys
 
 import aioctl
-from aioclass import Service
+from aioclass import Failed, Service
 from aioservice import errors, registry
-
-
-class Failed(Service):
-    """Stands in for a service whose file could not be loaded."""
-
-    def __init__(self, name, path, exc):
-        super().__init__(name)
-        self.path = path
-        self.exc = exc
-        self.enabled = False
 
 
 def _say(line, debug, log):
@@ -30,13 +20,12 @@ def _say(line, debug, log):
 
 def _problem(name, line, log):
     # A service that cannot run: the line names the file, the service and why.
-    # It goes to the log when there is one, else to the console; once.
+    # It is printed, and logged when there is a log; once.
     if errors.get(name) == line:
         return
     errors[name] = line
-    if log is None:
-        print("[ ERROR ] " + line)
-    else:
+    print("[ ERROR ] " + line)
+    if log is not None:
         log.error(line)
 
 
@@ -143,9 +132,21 @@ def _discover(names, conf, env, log):
             found.unload(name)
 
 
+def _keep_secrets(kw):
+    # Values of secret kwargs (psk, token...) never reach the journal.
+    from aiotasks import is_secret
+
+    journal = aioctl.group().log
+    if hasattr(journal, "mask"):
+        for k, v in kw.items():
+            if isinstance(v, str) and is_secret(k):
+                journal.mask(v)
+
+
 def _start(svc, log):
     """Run svc's task per its type; returns the task name."""
     kw = dict(svc.kwargs)
+    _keep_secrets(kw)
     if log is not None:
         kw.setdefault("log", log)
     for hook in ("on_stop", "on_error"):

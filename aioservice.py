@@ -4,7 +4,7 @@
 # released after start-up. Importing this module does nothing else.
 import sys
 
-registry = {}  # name -> Service, or aiomanager.Failed for one that could not load
+registry = {}  # name -> Service, or aioclass.Failed for one that could not load
 errors = {}  # name -> the one-line reason it is not running
 
 

@@ -70,11 +70,18 @@ def summary(view, now):
 
 
 def kwargs_text(kw):
-    """kwargs for a person: callables (hooks, loggers' methods) by name."""
+    """kwargs for a person: callables (hooks, loggers) by name, secrets masked."""
+    from aiotasks import is_secret
+
     parts = []
     for k in sorted(kw):
         v = kw[k]
-        text = "<%s>" % getattr(v, "__name__", type(v).__name__) if callable(v) else repr(v)
+        if is_secret(k):
+            text = "'****'"
+        elif callable(v):
+            text = "<%s>" % getattr(v, "__name__", type(v).__name__)
+        else:
+            text = repr(v)
         parts.append("%r: %s" % (k, text))
     return "{%s}" % ", ".join(parts)
 
@@ -164,6 +171,50 @@ def result_all(as_dict=False):
         return res
     for n in sorted(res):
         print("%s --> %r" % (n, res[n]))
+
+
+def top():
+    """One screen about the whole system, like a tiny top."""
+    import gc
+
+    import aiotasks
+
+    t = aioctl.group()
+    now = int(time.time())
+    gc.collect()
+    counts = {}
+    for n in aioctl.select():
+        state = t.tasks[n].state
+        counts[state] = counts.get(state, 0) + 1
+    lag = aiotasks.lag_ms
+    print("mpsysd: up %s; heap %d B used, %d B free; loop lag %s" % (
+        span(now - t.started), gc.mem_alloc(), gc.mem_free(),
+        "%d ms (max %d ms)" % (lag, aiotasks.lag_max_ms) if lag is not None else "not measured"))
+    print("tasks: %d (%s)" % (sum(counts.values()), ", ".join(
+        "%s %d" % (s, counts[s]) for s in sorted(counts))))
+    failed = counts.get("ERROR", 0) + counts.get("failed", 0)
+    reg = sys.modules.get("aioservice")
+    if reg:
+        broken = len(reg.errors)
+        print("services: %d loaded, %d not running; errors: %d" % (
+            sum(1 for s in reg.registry.values() if s.loaded), broken, failed + broken))
+    else:
+        print("errors: %d" % failed)
+
+
+def stats(name=None):
+    """{task name: dict} for tools: info() plus each service's own stats()."""
+    out = {}
+    for d in info(name):
+        view = aioctl.group().tasks[d["name"]]
+        svc = view.service
+        if svc is not None and d["name"].endswith(".service") and hasattr(svc, "stats"):
+            try:
+                d["stats"] = svc.stats()
+            except Exception as e:
+                d["stats"] = {"error": error_line(e)}
+        out[d["name"]] = d
+    return out
 
 
 def info(name=None):

@@ -1,8 +1,9 @@
 # aiotasks: the less used half of the aioctl API, loaded on first use
 # through aioctl's module __getattr__: TaskView (what group().tasks[name]
 # gives), tasks() and join(), result(), restart(), discard(), delete(),
-# debug() and reset().
+# debug(), reset(), the event-loop lag monitor and which kwargs are secret.
 import sys
+import time
 
 import aioctl
 from aioctl import ARGS, END, FUNC, KW, SINCE, TASK
@@ -162,3 +163,30 @@ async def join(name):
 
             t.changed = asyncio.Event()
         await t.changed.wait()
+
+
+# Words that make a kwarg secret: its value is masked in every view and
+# kept out of the journal.
+SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "psk")
+
+
+def is_secret(key):
+    key = key.lower()
+    return any(word in key for word in SECRET_WORDS)
+
+
+lag_ms = None  # how late the loop ran the lag monitor last time (None: not running)
+lag_max_ms = 0
+
+
+async def loop_lag(period_ms=500):
+    """Measure event-loop lag: how late a sleep of period_ms wakes up. Run it
+    as a task (main.py does); top() and the watcher read lag_ms."""
+    import asyncio
+
+    global lag_ms, lag_max_ms
+    while True:
+        t0 = time.ticks_ms()
+        await asyncio.sleep_ms(period_ms)
+        lag_ms = max(0, time.ticks_diff(time.ticks_ms(), t0) - period_ms)
+        lag_max_ms = max(lag_max_ms, lag_ms)

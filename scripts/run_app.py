@@ -45,10 +45,12 @@ def lay_out(app=APP):
 
 def main():
     lay_out()
-    print("mpsysd: starting the app in %s (heap %s); try aioctl.status() at the prompt, "
-          "Ctrl-D leaves the prompt, Ctrl-C stops the app" % (os.path.relpath(APP), HEAP))
+    print("mpsysd: starting the app in %s (heap %s); Ctrl-D leaves the prompt, "
+          "Ctrl-C stops the app" % (os.path.relpath(APP), HEAP))
     os.chdir(APP)
     env = dict(os.environ, MICROPYPATH=import_path(LIB))
+    if not sys.stdin.isatty():  # no terminal: the services run without a prompt
+        env["MPSYSD_PROMPT"] = "off"
     os.execve(MICROPYTHON, [MICROPYTHON, "-X", "heapsize=" + HEAP, "main.py"], env)
 
 

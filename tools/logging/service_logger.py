@@ -8,8 +8,13 @@ from aiolog import level_of  # one table of level names
 class ServiceLogger:
     def __init__(self, log, prefix, level="INFO"):
         self.log = log
+        self.name = prefix
         self.prefix = "[%s] " % prefix
         self.level = level_of(level)
+
+    def child(self, cname):
+        """A logger for a child task: [name.service.cname], the same level."""
+        return ServiceLogger(self.log, "%s.%s" % (self.name, cname), self.level)
 
     def setLevel(self, level):
         self.level = level_of(level)
