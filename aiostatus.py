@@ -12,6 +12,7 @@ _DOT = "\u25cf"
 _ARROW = "\u2517\u2501\u25ba"
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31, "scheduled": 36}
 _FAILED = ("ERROR", "failed")
+_DATA = (str, int, float, bool, type(None), list, tuple, dict)
 _RESULT_WIDTH = 60  # a long result is cut in status lines, never in result()
 
 
@@ -70,7 +71,7 @@ def summary(view, now):
 
 
 def kwargs_text(kw):
-    """kwargs for a person: callables (hooks, loggers) by name, secrets masked."""
+    """kwargs for a person: plain data as it is, objects by name, secrets masked."""
     from aiotasks import is_secret
 
     parts = []
@@ -78,7 +79,7 @@ def kwargs_text(kw):
         v = kw[k]
         if is_secret(k):
             text = "'****'"
-        elif callable(v):
+        elif callable(v) or type(v) not in _DATA:  # hooks, loggers, objects: by name
             text = "<%s>" % getattr(v, "__name__", type(v).__name__)
         else:
             text = repr(v)

@@ -25,7 +25,7 @@ def make_logger(journal):
         log.stream = stream
     else:  # micropython-lib logging
         log.addHandler(logging.StreamHandler(stream))
-        log.setLevel(logging.DEBUG)  # each service logger applies its own level
+    log.setLevel(logging.DEBUG)  # each service's logger applies its own level
     return log
 
 

@@ -1,6 +1,8 @@
 """aiolog, service_logger and Service.add_logger."""
 import re
 
+from conftest import service_file
+
 
 def test_aiolog_lines_and_levels(mp):
     r = mp.run("""
@@ -57,3 +59,78 @@ def test_add_logger_prefix_and_own_level(mp):
     assert "[root] [ERROR] [hello.service] broken" in r.out
     assert "not shown" not in r.out
     assert r.lines[-1] == "True True"
+
+
+LEVELLED = service_file("NAME", params=", psk=''", attrs="self.kwargs = {'loglevel': 'INFO'}",
+                        body="""
+    self.add_logger(log, level=loglevel)
+    self.log.debug("debug line")
+    self.log.info("info line")
+    self.log.warning("warning line, psk is %s" % psk)
+    child = self.log.child("worker")
+    child.info("child info")
+    child.debug("child debug")
+    return "logged"
+""").replace("log=None)", "log=None, loglevel='INFO')")
+
+
+def test_per_service_levels_from_config_and_secrets_masked(mp):
+    mp.services({n: LEVELLED.replace("NAME", n).replace("Nameservice", n.title())
+                 for n in ("chatty", "quiet")},
+                config={"chatty": {"kwargs": {"loglevel": "DEBUG", "psk": "${PSK}"}},
+                        "quiet": {"kwargs": {"loglevel": "WARNING"}}},
+                env="PSK=hunter2\n")
+    r = mp.run_async("""
+        import aiolog
+        from journal import Journal
+        j = Journal(1024)
+        aioctl.set_log(j)
+        log = aiolog.getLogger("app", stream=j)
+        log.setLevel("DEBUG")  # as main.py: each service logger applies its own level
+        aioservice.init(debug=False, log=log)
+        aioservice.release()  # as main.py does
+        await asyncio.sleep_ms(10)
+        for line, _ in j.lines():
+            print(line.split(" ", 2)[2])
+        print(j.buf.find(b"hunter2") >= 0)
+        aioctl.group().color = False
+        aioctl.status("chatty.service", debug=True)
+    """, heap="128K")  # the app's whole logging path and its views, as `make run` has it
+    assert r.rc == 0, r
+    assert r.lines[:8] == [
+        "[app] [DEBUG] [chatty.service] debug line",
+        "[app] [INFO] [chatty.service] info line",
+        "[app] [WARNING] [chatty.service] warning line, psk is ****",
+        "[app] [INFO] [chatty.service.worker] child info",
+        "[app] [DEBUG] [chatty.service.worker] child debug",
+        "[app] [WARNING] [quiet.service] warning line, psk is ",
+        "False",
+        "● chatty.service - chatty test service",
+    ]
+    assert "    ┗━► kwargs: {'log': <Logger>, 'loglevel': 'DEBUG', 'psk': '****'}" in r.lines
+
+
+def test_capped_file_log_rotates_and_tee(mp):
+    r = mp.run("""
+        import os
+        from filelog import FileLog, Tee
+        from journal import Journal
+        f = FileLog("app.log", max_bytes=100, keep=2)
+        j = Journal(512)
+        t = Tee(j, f)
+        for i in range(12):
+            print("line %02d of the file log" % i, file=t)
+        f.close()
+        print(sorted(n for n in os.listdir(".") if n.startswith("app.log")))
+        for n in ("app.log.2", "app.log.1", "app.log"):
+            text = open(n).read()
+            print(n, len(text) <= 100, text.split("\\n")[0])
+        print(len(list(j.lines())))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "['app.log', 'app.log.1', 'app.log.2']"
+    # 24-byte lines, 100 bytes a file: four lines each, the oldest in app.log.2
+    assert r.lines[1:4] == ["app.log.2 True line 00 of the file log",
+                            "app.log.1 True line 04 of the file log",
+                            "app.log True line 08 of the file log"]
+    assert r.lines[4] == "12"

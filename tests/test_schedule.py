@@ -52,8 +52,8 @@ def test_status_shows_scheduled_and_next_run(mp):
     assert r.rc == 0, r
     assert re.fullmatch(r"● world.service: status: scheduled; next in 0 s @ \d\d:\d\d:\d\d",
                         r.lines[0]), r
-    assert re.fullmatch(r"● world.service: status: scheduled - done @ [-\d]+ [:\d]+; 0 s ago "
-                        r"\(ran 0 s\) --> result: 'ran'; next in 00:01:29 @ \d\d:\d\d:\d\d",
+    assert re.fullmatch(r"● world.service: status: scheduled - done @ [-\d]+ [:\d]+; [01] s ago "
+                        r"\(ran [01] s\) --> result: 'ran'; next in 00:01:29 @ \d\d:\d\d:\d\d",
                         r.lines[1]), r
     assert r.lines[2] == "[('repeat', 90), ('start_in', 0.3)]"
 
