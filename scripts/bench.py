@@ -171,6 +171,27 @@ service = S%(n)d("%(name)s")
 """
 
 
+JOURNAL = PRELUDE + """
+import aiolog
+from journal import Journal
+N = 2000
+before = heap()
+j = Journal(4096)
+beyond = heap() - before - 4096
+log = aiolog.getLogger("bench", stream=j)
+text = "[hello.service] hello #12, every 5 s\\n"
+t0 = time.ticks_us()
+for i in range(N):
+    j.write(text)
+write_us = time.ticks_diff(time.ticks_us(), t0) / N
+t0 = time.ticks_us()
+for i in range(N):
+    log.info("[hello.service] hello #%d, every %d s", i, 5)
+log_us = time.ticks_diff(time.ticks_us(), t0) / N
+print(beyond, write_us, log_us)
+"""
+
+
 def make_services(app):
     """20 trivial core and 20 runtime services, compiled as a board would hold them."""
     folder = os.path.join(app, "aioservices", "services")
@@ -214,6 +235,7 @@ def main():
     (stop_start,) = measure(STOP_START)
     (status_ms,) = measure(STATUS, last_line_of="stderr")
     (late_ms,) = measure(SCHEDULE)
+    journal_beyond, write_us, log_us = measure(JOURNAL)
     os.makedirs(APP, exist_ok=True)
     make_services(APP)
     boot_ms, init_ms, per_service = measure(SERVICES, cwd=APP)
@@ -238,6 +260,9 @@ def main():
         ("boot() of 20 trivial core services (ms)", "%.1f" % boot_ms, "", "", "", None),
         ("init() of 20 trivial runtime services (ms)", "%.1f" % init_ms, "", "", "", None),
         ("heap per loaded service (B)", "%.0f" % per_service, "", "", "", None),
+        ("journal: heap beyond its 4 KB buffer (B)", "%.0f" % journal_beyond, "", "", "", None),
+        ("journal: write() of a line (us)", "%.1f" % write_us, "", "", "", None),
+        ("journal: log.info() with timestamp (us)", "%.1f" % log_us, "", "", "", None),
     ]
     head = ("measure", "mpsysd", "raw asyncio", "target", "ratio", "met")
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(5)]
