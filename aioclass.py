@@ -1,5 +1,6 @@
 # aioclass: the base class of an mpsysd service, and the dependency order
 # in which services with `require` start.
+from time import ticks_ms
 
 
 class ServiceException(Exception):
@@ -10,6 +11,8 @@ class Service:
     """Base of a service. Subclass it in aioservices/services/xxx_service.py,
     give it an `@aioctl.aiotask async def task(self, ...)`, and end the file
     with `service = XxxService("xxx")`."""
+
+    limit_hit = False  # set by the watcher: restarted too often, not restarted again
 
     def __init__(self, name):
         self.name = name
@@ -22,9 +25,16 @@ class Service:
         self.kwargs = {}
         self.log = None
         self.loaded = False
+        self.policy = {}  # restart policy from services.config (see watcher_service)
+        self.checked_in = None  # ticks_ms of the last check_in()
 
     def __repr__(self):
         return "Service: %s.service from %s" % (self.name, self.path)
+
+    def check_in(self):
+        """Tell the watcher this service is alive. A service with a `watchdog`
+        period that does not check in that often is taken as hung."""
+        self.checked_in = ticks_ms()
 
     def add_ctask(self, aioctl, coro, cname, *args, **kwargs):
         """Run a child task named `name.service.cname`, replacing an earlier one."""

@@ -9,6 +9,10 @@ import os
 CONFIG = "services.config"
 ENV = ".env"
 _KEYS = ("enabled", "args", "kwargs", "schedule", "require")
+# The watcher's restart policy per service (defaults in watcher_service.py)
+POLICY_KEYS = ("restart", "restart_delay", "restart_delay_max", "max_restarts",
+               "restart_window", "watchdog")
+_RESTART_MODES = ("on-failure", "always", "no")
 
 
 class ConfigError(Exception):
@@ -89,8 +93,8 @@ def fill(value, env):
 def entry(conf, name, env):
     """name's entry in conf, checked and filled from env, or None.
 
-    Returns {"enabled", "args", "kwargs", "schedule", "require"} (None where
-    not given; kwargs always a dict). schedule and require may also be given
+    Returns {"enabled", "args", "kwargs", "schedule", "require", "policy"}
+    (None where not given; kwargs and policy always dicts). schedule and require may also be given
     inside kwargs, as asyncmd allowed. Raises ConfigError.
     """
     e = conf.get(name)
@@ -100,8 +104,9 @@ def entry(conf, name, env):
     if not isinstance(e, dict):
         raise ConfigError(where + "entry must be an object, not " + _kind(e))
     for key in e:
-        if key not in _KEYS:
-            raise ConfigError(where + "unknown key %r (known: %s)" % (key, ", ".join(_KEYS)))
+        if key not in _KEYS and key not in POLICY_KEYS:
+            raise ConfigError(where + "unknown key %r (known: %s)"
+                              % (key, ", ".join(_KEYS + POLICY_KEYS)))
     shapes = (("enabled", bool, "true/false"), ("args", list, "a list"),
               ("kwargs", dict, "an object"))
     for key, shape, said in shapes:
@@ -114,6 +119,14 @@ def entry(conf, name, env):
     req = out["require"]
     if req is not None and not (isinstance(req, list) and all(isinstance(r, str) for r in req)):
         raise ConfigError(where + '"require" must be a list of service names')
+    policy = {k: e[k] for k in POLICY_KEYS if k in e}
+    for key, value in policy.items():
+        if key == "restart":
+            if value not in _RESTART_MODES:
+                raise ConfigError(where + '"restart" must be one of %s' % ", ".join(_RESTART_MODES))
+        elif type(value) not in (int, float) or value < 0:
+            raise ConfigError(where + '"%s" must be a number >= 0' % key)
+    out["policy"] = policy
     if out["schedule"] is not None and not isinstance(out["schedule"], dict):
         raise ConfigError(where + '"schedule" must be an object, not ' + _kind(out["schedule"]))
     try:

@@ -94,6 +94,7 @@ def _apply(svc, conf, env, log):
                 svc.kwargs.update(e["kwargs"])
                 svc.schedule = e["schedule"] or svc.schedule
                 svc.require = e["require"] or svc.require
+                svc.policy = dict(svc.policy, **e["policy"])
         if svc.type not in ("core.service", "runtime.service", "schedule.service"):
             raise ValueError("%s: %s: unknown type %r" % (svc.path, name, svc.type))
         if svc.type == "schedule.service":
@@ -130,6 +131,7 @@ def _discover(names, conf, env, log):
         if names is None and not svc.enabled:
             registry.pop(name)
             found.unload(name)
+    sys.modules.pop("aioconfig", None)  # read; its RAM is for the services now
 
 
 def _keep_secrets(kw):
@@ -370,3 +372,4 @@ def get_config(name=None):
 
     conf = aioconfig.read()
     return conf if name is None else conf.get(name)
+

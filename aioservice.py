@@ -1,7 +1,8 @@
 # aioservice: the mpsysd service manager's front: the registry of services
-# and service(name). Everything else (discover, boot, init, load, unload,
-# status, config...) is in aiomanager, which loads on first use and can be
-# released after start-up. Importing this module does nothing else.
+# and service(name), and the shutdown signal services can wait for.
+# Everything else (discover, boot, init, load, unload, status, config...) is
+# in aiomanager, which loads on first use and can be released after
+# start-up; shutdown() is in aioshutdown. Importing this does nothing else.
 import sys
 
 registry = {}  # name -> Service, or aioclass.Failed for one that could not load
@@ -13,6 +14,38 @@ def service(name):
     return registry.get(name)
 
 
+stopping = False  # shutdown() has begun
+_stop_event = None  # made when a service first waits for shutdown
+
+
+def _shutdown_begins():
+    # Called by aiomanager.shutdown(): wake every wait_for_shutdown().
+    global stopping
+    stopping = True
+    if _stop_event:
+        _stop_event.set()
+
+
+async def wait_for_shutdown(timeout=None):
+    """Wait until shutdown begins (True) or timeout seconds pass (False):
+    a service can sleep on this instead of polling a flag."""
+    global _stop_event
+    import asyncio
+
+    if stopping:
+        return True
+    if _stop_event is None:
+        _stop_event = asyncio.Event()
+    if timeout is None:
+        await _stop_event.wait()
+        return True
+    try:
+        await asyncio.wait_for_ms(_stop_event.wait(), int(timeout * 1000))
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
 def release():
     """Forget the manager's code (RAM) until it is needed again."""
     for module in ("aiomanager", "aioconfig"):
@@ -22,6 +55,10 @@ def release():
 def __getattr__(attr):
     # boot, init, load, unload, status, config... live in aiomanager.
     # `list` is spelled list_services there, so as not to hide the builtin.
+    if attr == "shutdown":  # needed once, at the end: a module of its own
+        from aioshutdown import shutdown
+
+        return shutdown
     import aiomanager
 
     return getattr(aiomanager, "list_services" if attr == "list" else attr)

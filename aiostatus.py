@@ -11,7 +11,7 @@ from journal import patterns, wanted  # one grep for every stream
 _DOT = "\u25cf"
 _ARROW = "\u2517\u2501\u25ba"
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31, "scheduled": 36}
-_FAILED = ("ERROR", "failed")
+_FAILED = ("ERROR", "failed", "failed (start-limit-hit)")
 _DATA = (str, int, float, bool, type(None), list, tuple, dict)
 _RESULT_WIDTH = 60  # a long result is cut in status lines, never in result()
 
@@ -52,6 +52,8 @@ def _next_run(name, now):
 def summary(view, now):
     """What follows `status: ` for one task."""
     state = view.state
+    if state == "failed" and getattr(view.service, "limit_hit", False):
+        state = "failed (start-limit-hit)"
     nxt = _next_run(view.name, now)
     if state in ("running", "stopping"):
         return "%s since %s; %s ago%s" % (state, stamp(view.since), span(now - view.since), nxt)

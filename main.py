@@ -1,13 +1,19 @@
 # main.py: the mpsysd app. Logs go to a RAM journal (aioctl.log(),
 # aioctl.follow()); core services boot in dependency order; runtime and
-# schedule services start; a prompt runs beside them; forever.
+# schedule services start; a prompt runs beside them. After SAFE_MODE_AFTER
+# boots in a row that never ran healthy, only core services and the prompt
+# run. Ctrl-C stops everything in order.
 import asyncio
 
 import aioctl
 import aioservice
+import safemode
 
 JOURNAL_BYTES = 4096  # the RAM journal: the newest log lines that fit
 FILE_LOG = None  # e.g. ("mpsysd.log", 16384): a capped log file that survives a reset
+SAFE_MODE_AFTER = 3  # boots in a row that never ran healthy, before safe mode
+HEALTHY_AFTER = 60  # seconds of health that make a boot good (the watcher judges)
+SHUTDOWN_TIMEOUT = 5  # seconds for an orderly stop on Ctrl-C
 
 
 def make_logger(journal):
@@ -46,15 +52,23 @@ def add_prompt():
     return aioctl.add(aiorepl.task, name="prompt")
 
 
-async def main():
-    from journal import Journal
+async def healthy_after(seconds):
+    # Without the watcher (safe mode, or disabled), a boot that stays up is good.
+    await asyncio.sleep(seconds)
+    safemode.healthy()
 
-    journal = Journal(JOURNAL_BYTES)
-    aioctl.set_log(journal)
-    log = make_logger(journal)
+
+async def main(log):
     aioctl.add(aioctl.loop_lag, name="loop.lag")
+    safe = safemode.begin(SAFE_MODE_AFTER)
     await aioservice.boot(debug=True, log=log)
-    aioservice.init(debug=True, log=log)
+    if safe:
+        print(safemode.line())
+        log.warning(safemode.line())
+    else:
+        aioservice.init(debug=True, log=log)
+    if aioservice.service("watcher") is None or safe:
+        aioctl.add(healthy_after, HEALTHY_AFTER, name="safemode")
     aioservice.release()  # the manager's code loads again if it is called
     if want_prompt():
         print("mpsysd: try aioctl.status(), aioctl.top(), aioctl.log(), aioservice.status()")
@@ -63,4 +77,17 @@ async def main():
         await asyncio.sleep(3600)
 
 
-asyncio.run(main())
+def run():
+    from journal import Journal
+
+    journal = Journal(JOURNAL_BYTES)
+    aioctl.set_log(journal)
+    log = make_logger(journal)
+    try:
+        asyncio.run(main(log))
+    except KeyboardInterrupt:  # Ctrl-C, at the prompt or while booting
+        print("\nmpsysd: Ctrl-C: stopping the services")
+        asyncio.run(aioservice.shutdown(SHUTDOWN_TIMEOUT, log=log))
+
+
+run()

@@ -10,6 +10,7 @@ Host-side script (CPython).
 """
 import os
 import shutil
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,16 +44,28 @@ def lay_out(app=APP):
         shutil.copy(os.path.join(ROOT, name), app)
 
 
+# Exit statuses after which the app starts again, like systemd's Restart=always
+# for a board's reset: safemode.EXIT_RESET and safemode.EXIT_WATCHDOG.
+RESTART_ON = (75, 76)
+
+
 def main():
     lay_out()
     print("mpsysd: starting the app in %s (heap %s); Ctrl-D leaves the prompt, "
           "Ctrl-C stops the app" % (os.path.relpath(APP), HEAP))
-    os.chdir(APP)
     env = dict(os.environ, MICROPYPATH=import_path(LIB))
     if not sys.stdin.isatty():  # no terminal: the services run without a prompt
         env["MPSYSD_PROMPT"] = "off"
-    os.execve(MICROPYTHON, [MICROPYTHON, "-X", "heapsize=" + HEAP, "main.py"], env)
+    while True:
+        try:
+            status = subprocess.call([MICROPYTHON, "-X", "heapsize=" + HEAP, "main.py"],
+                                     cwd=APP, env=env)
+        except KeyboardInterrupt:  # the app got the Ctrl-C too and stops in order
+            status = 0
+        if status not in RESTART_ON:
+            return status
+        print("mpsysd: the app exited with status %d (a reset); starting it again" % status)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

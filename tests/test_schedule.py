@@ -43,6 +43,7 @@ def test_status_shows_scheduled_and_next_run(mp):
     r = mp.run_async("""
         aioctl.group().color = False
         aioservice.init(debug=False)
+        aioservice.release()  # as main.py does: room for the views
         aioctl.status()
         await asyncio.sleep_ms(400)
         aioctl.status()

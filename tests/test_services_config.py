@@ -73,7 +73,10 @@ def test_wrong_shapes_fail_their_service_only(mp):
         ({"enabled": "yes"}, '"enabled" must be true/false, not a string'),
         ("on", "entry must be an object, not a string"),
         ({"enable": True}, "unknown key 'enable' (known: enabled, args, kwargs, schedule, "
-                           "require)"),
+                           "require, restart, restart_delay, restart_delay_max, max_restarts, "
+                           "restart_window, watchdog)"),
+        ({"restart": "sometimes"}, '"restart" must be one of on-failure, always, no'),
+        ({"restart_delay": "1s"}, '"restart_delay" must be a number >= 0'),
         ({"kwargs": {"nope": 1}}, "cannot start: TypeError: unexpected keyword argument 'nope'"),
     ]
     for entry, problem in cases:

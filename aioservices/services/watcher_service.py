@@ -1,0 +1,282 @@
+# watcher: mpsysd's supervisor, bundled and enabled by default. It restarts
+# services that fail, per each one's restart policy (backoff, start limit);
+# takes a service that stops checking in as hung; keeps a bounded report of
+# errors; resets the device when errors pass a limit; and feeds the
+# watchdog only while every watched service is healthy and the loop runs.
+import asyncio
+import time
+
+import aioctl
+import aioservice
+import safemode
+from aioclass import Service
+
+# Restart policy defaults, declared once; services.config overrides them
+# per service (top-level keys of its entry).
+POLICY = {
+    "restart": "on-failure",  # or "always" (also after a clean end), "no"
+    "restart_delay": 1,  # seconds before a restart; doubles after each failure...
+    "restart_delay_max": 60,  # ...up to this; back to the start after restart_window s of health
+    "max_restarts": 5,  # more restarts than this...
+    "restart_window": 60,  # ...within this many seconds: start-limit-hit, no more restarts
+    "watchdog": 0,  # seconds a service may go without check_in() before it is hung; 0: never
+}
+MAX_ERROR_KINDS = 8  # exception types kept per service in the report; the rest are "other"
+TRACEBACK_CHARS = 600  # of the last traceback kept per exception type
+
+
+class Track:
+    """What the watcher knows of one service."""
+
+    def __init__(self, name, policy):
+        self.task = name + ".service"
+        self.policy = policy  # the service's restart policy, over the defaults
+        self.seen = None  # the asyncio task whose end was handled last
+        self.run = None  # the asyncio task seen running, and since when
+        self.run_since = 0
+        self.fails = 0  # failures in a row: the backoff exponent
+        self.due = None  # ticks_ms when a restart is due
+        self.starts = []  # ticks_ms of recent restarts, at most max_restarts of them
+        self.hung = False
+
+
+class SoftWDT:
+    """The unix port's watchdog: when not fed for timeout_ms it bites: the
+    watcher saves its report and the app exits with safemode.EXIT_WATCHDOG."""
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self.fed = time.ticks_ms()
+
+    def feed(self):
+        self.fed = time.ticks_ms()
+
+    def starving(self, now):
+        return time.ticks_diff(now, self.fed) > self.timeout
+
+
+class WatcherService(Service):
+    def __init__(self, name):
+        super().__init__(name)
+        self.info = "Restarts failed services; feeds the watchdog while all is healthy"
+        self.type = "runtime.service"
+        self.docs = "README.md#resilience"
+        self.tracks = {}  # service name -> Track
+        self.errors = {}  # service name -> {exception type: [count, first, last, traceback]}
+        self.total_errors = 0
+        self.restarts = 0
+        self.wdt = None
+        self.healthy_since = None
+        self.problems = []  # why the system is not healthy now (reused every round)
+        self.said = ""  # the problems last logged, so that they are logged once
+        self.report_file = None
+
+    def policy(self, svc):
+        p = dict(POLICY, **svc.policy)
+        if svc.type != "runtime.service" and "restart" not in svc.policy:
+            p["restart"] = "no"  # core services run once; schedules run by their plan
+        return p
+
+    # -- errors ----------------------------------------------------------
+
+    def note_error(self, name, exc, what=None):
+        """Count an error of a service, by exception type, with its traceback."""
+        kinds = self.errors.setdefault(name, {})
+        kind = what or type(exc).__name__
+        if kind not in kinds and len(kinds) >= MAX_ERROR_KINDS:
+            kind = "other"
+        now = int(time.time())
+        entry = kinds.setdefault(kind, [0, now, now, ""])
+        entry[0] += 1
+        entry[2] = now
+        if exc is not None:
+            import io
+            import sys
+
+            text = io.StringIO()
+            sys.print_exception(exc, text)
+            entry[3] = text.getvalue()[-TRACEBACK_CHARS:]
+        else:
+            entry[3] = what
+        self.total_errors += 1
+
+    def report(self):
+        """The error report as text: per service, per exception type."""
+        lines = ["restarts: %d; errors: %d" % (self.restarts, self.total_errors)]
+        for name in sorted(self.errors):
+            for kind, (count, first, last, tb) in sorted(self.errors[name].items()):
+                lines.append("%s: %s x%d, first %d, last %d" % (name, kind, count, first, last))
+                lines.append("    " + tb.strip().replace("\n", "\n    "))
+        return "\n".join(lines)
+
+    def stats(self):
+        return {"restarts": self.restarts, "errors": self.total_errors,
+                "services": {n: {k: v[0] for k, v in kinds.items()}
+                             for n, kinds in self.errors.items()},
+                "start_limit_hit": sorted(n for n, s in aioservice.registry.items()
+                                          if getattr(s, "limit_hit", False))}
+
+    def show(self):
+        healthy = ("healthy for %d s" % (time.ticks_diff(time.ticks_ms(), self.healthy_since)
+                                         // 1000) if self.healthy_since is not None
+                   else "not healthy: " + (self.said or "starting"))
+        return "Watcher", "restarts: %d; errors: %d; %s" % (
+            self.restarts, self.total_errors, healthy)
+
+    def save_report(self):
+        if self.report_file:
+            import aioconfig
+
+            aioconfig.write({"report": self.report(), "stats": self.stats()}, self.report_file)
+
+    def reset(self, reason, status=safemode.EXIT_RESET):
+        """Save the report, say why, and reset the device."""
+        if self.log:
+            self.log.error("resetting: " + reason)
+        print("[ ERROR ] watcher: resetting: " + reason)
+        self.save_report()
+        safemode.reset(status)
+
+    def reset_failed(self, name=None):
+        """Allow restarts again after start-limit-hit (all services when None)."""
+        for n, svc in aioservice.registry.items():
+            if name in (None, n):
+                svc.limit_hit = False
+                track = self.tracks.get(n)
+                if track:
+                    track.starts, track.fails, track.due = [], 0, None
+
+    # -- one round -------------------------------------------------------
+
+    def sweep(self, now):
+        """Look at every service once: ends, restarts that are due, hangs."""
+        recs = aioctl.group().recs
+        for name, svc in aioservice.registry.items():
+            if svc is self or not svc.loaded:
+                continue
+            track = self.tracks.get(name)
+            if track is None:
+                track = self.tracks[name] = Track(name, self.policy(svc))
+            rec = recs.get(track.task)
+            if rec is None:
+                continue
+            end = rec[aioctl.END]
+            if end is None:
+                self.running(name, svc, track, rec[aioctl.TASK], now)
+            elif type(end) is tuple and end[1] != "scheduled":
+                if rec[aioctl.TASK] is not track.seen:
+                    track.seen = rec[aioctl.TASK]
+                    self.ended(name, svc, track, end, now)
+                if track.due is not None and time.ticks_diff(now, track.due) >= 0:
+                    self.restart(name, svc, track, now)
+
+    def running(self, name, svc, track, task, now):
+        p = track.policy
+        if task is not track.run:  # a new run (restarted by us or by a user)
+            track.run, track.run_since, track.due = task, now, None
+            if getattr(svc, "limit_hit", False):  # a user started it again
+                self.reset_failed(name)
+        up = time.ticks_diff(now, track.run_since)
+        if track.fails and up > p["restart_window"] * 1000:
+            track.fails = 0  # healthy for a while: the backoff starts again
+        if p["watchdog"]:
+            last = svc.checked_in
+            if last is None or time.ticks_diff(last, track.run_since) < 0:
+                last = track.run_since
+            quiet = time.ticks_diff(now, last)
+            if quiet > p["watchdog"] * 1000:
+                what = "hung: no check-in for %d ms" % quiet
+                self.problems.append("%s %s" % (name, what))
+                if not track.hung:
+                    track.hung = True
+                    self.note_error(name, None, what)
+                    if self.log:
+                        self.log.error("%s: %s; stopping it" % (name, what))
+                    aioctl.stop(track.task)
+
+    def ended(self, name, svc, track, end, now):
+        p = track.policy
+        state = end[1]
+        failed = state == "ERROR" or (state == "stopped" and track.hung)
+        track.hung = False
+        if state == "ERROR":
+            self.note_error(name, end[2])
+            self.check_limits(name)
+        if (failed and p["restart"] != "no") or (state == "done" and p["restart"] == "always"):
+            delay = min(p["restart_delay"] * 2 ** track.fails, p["restart_delay_max"])
+            track.fails += 1
+            track.due = time.ticks_add(now, int(delay * 1000))
+
+    def restart(self, name, svc, track, now):
+        p = track.policy
+        track.due = None
+        window = p["restart_window"] * 1000
+        track.starts = [t for t in track.starts if time.ticks_diff(now, t) < window]
+        if len(track.starts) >= p["max_restarts"]:
+            svc.limit_hit = True
+            self.problems.append(name + " start-limit-hit")
+            if self.log:
+                self.log.error("%s: start-limit-hit: %d restarts in %s s; "
+                               "aioctl.start() or reset_failed() to allow more"
+                               % (name, len(track.starts), p["restart_window"]))
+            return
+        track.starts.append(now)
+        self.restarts += 1
+        if self.log:
+            self.log.info("%s: restart %d" % (name, len(track.starts)))
+        aioctl.start(track.task)
+
+    def check_limits(self, name):
+        if self.max_errors and self.total_errors >= self.max_errors:
+            self.reset("%d errors in all (max_errors)" % self.total_errors)
+        count = sum(v[0] for v in self.errors[name].values())
+        if self.service_limit and count >= self.service_limit:
+            self.reset("%s failed %d times (err_service_limit)" % (name, count))
+
+    def guard(self, now, lag, max_lag_ms, healthy_after_ms):
+        """Feed the watchdog only when nothing is wrong; bite when starving."""
+        if lag > max_lag_ms:
+            self.problems.append("event loop blocked for %d ms" % lag)
+        if not self.problems:
+            self.wdt.feed()
+            if self.healthy_since is None:
+                self.healthy_since = now
+            elif time.ticks_diff(now, self.healthy_since) >= healthy_after_ms:
+                safemode.healthy()
+            self.said = ""
+            return
+        self.healthy_since = None
+        said = "; ".join(self.problems)
+        if said != self.said and self.log:
+            self.log.warning("not feeding the watchdog: " + said)
+        self.said = said
+        if isinstance(self.wdt, SoftWDT) and self.wdt.starving(now):
+            self.reset("watchdog: not fed for %d ms: %s" % (self.wdt.timeout, said),
+                       safemode.EXIT_WATCHDOG)
+
+    @aioctl.aiotask
+    async def task(self, period=0.5, wdt_timeout=10, max_lag=2, healthy_after=60,
+                   max_errors=0, err_service_limit=0, report_file=None, log=None,
+                   loglevel="INFO"):
+        self.add_logger(log, level=loglevel)
+        self.max_errors, self.service_limit = max_errors, err_service_limit
+        self.report_file = report_file
+        try:
+            from machine import WDT
+
+            self.wdt = WDT(timeout=int(wdt_timeout * 1000))
+        except ImportError:  # the unix port
+            self.wdt = SoftWDT(int(wdt_timeout * 1000))
+        period_ms = int(period * 1000)
+        last = time.ticks_ms()
+        while True:
+            await asyncio.sleep_ms(period_ms)
+            now = time.ticks_ms()
+            lag = time.ticks_diff(now, last) - period_ms
+            last = now
+            self.problems.clear()
+            self.sweep(now)
+            self.guard(now, lag, max_lag * 1000, healthy_after * 1000)
+
+
+service = WatcherService("watcher")

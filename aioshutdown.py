@@ -1,0 +1,52 @@
+# aioshutdown: an orderly stop of the mpsysd app, loaded only when it is
+# needed (Ctrl-C, or aioservice.shutdown()): services stop in reverse
+# dependency order with their on_stop, then the other tasks; the journal is
+# flushed; stragglers are named.
+import asyncio
+import time
+
+import aioctl
+import aioservice
+from aioclass import order
+
+
+async def shutdown(timeout=5, log=None):
+    """Stop every service, those that others require last, running their
+    on_stop; then the other tasks (but the caller); flush the journal. Done
+    within timeout seconds: tasks still going then are cancelled again and
+    named. Returns the names of those stragglers."""
+    aioservice._shutdown_begins()
+    await asyncio.sleep_ms(10)  # services waiting for shutdown may end themselves
+    deadline = time.ticks_add(time.ticks_ms(), int(timeout * 1000))
+    loaded = {n: s for n, s in aioservice.registry.items() if s.loaded}
+    names, problems = order({n: [r for r in s.require if r in loaded] for n, s in loaded.items()})
+    recs = aioctl.group().recs
+    for name in list(problems) + list(reversed(names)):
+        task = name + ".service"
+        if task in recs and recs[task][aioctl.END] is None:
+            print("shutdown: stopping " + task)
+            if log is not None:
+                log.info("shutdown: stopping " + task)
+            aioctl.stop(task)
+            while task in _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+                await asyncio.sleep_ms(10)
+    aioctl.stop()  # the prompt and other tasks; not this one
+    while _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+        await asyncio.sleep_ms(10)
+    stragglers = _unfinished(recs)
+    for name in stragglers:
+        recs[name][aioctl.TASK].cancel()
+    if stragglers:
+        line = "shutdown: still running after %s s, cancelled: %s" % (timeout, ", ".join(stragglers))
+        print("[ ERROR ] " + line)
+        if log is not None:
+            log.error(line)
+    stream = aioctl.group().log
+    if stream is not None and hasattr(stream, "flush"):
+        stream.flush()
+    return stragglers
+
+
+def _unfinished(recs):
+    """Tasks whose stop is pending: cancelled, not ended yet (their end is an intent)."""
+    return sorted(n for n, r in recs.items() if type(r[aioctl.END]) is int)

@@ -1,0 +1,72 @@
+# safemode: crash-loop protection and resets for the mpsysd app. Each boot
+# is counted in a small file (written atomically); a run that stays healthy
+# long enough clears the count. After `limit` boots in a row that never got
+# there, main.py boots in safe mode: core services and the prompt only.
+import os
+
+COUNT_FILE = "safemode.count"
+EXIT_RESET = 75  # unix port: a reset was asked for (make run starts the app again)
+EXIT_WATCHDOG = 76  # unix port: the software watchdog bit (make run starts it again)
+
+active = False  # this boot is in safe mode
+boots = 0  # boots in a row, this one included, that have not been healthy
+
+
+def _read():
+    try:
+        with open(COUNT_FILE) as f:
+            return int(f.read())
+    except (OSError, ValueError):  # no file yet, or a torn write: start again
+        return 0
+
+
+def _write(n):
+    tmp = COUNT_FILE + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(n))
+    try:
+        os.rename(tmp, COUNT_FILE)
+    except OSError:  # FAT cannot rename over a file
+        os.remove(COUNT_FILE)
+        os.rename(tmp, COUNT_FILE)
+
+
+def begin(limit=3):
+    """Count this boot; True when it must be in safe mode: `limit` boots in
+    a row before it never ran healthy."""
+    global active, boots
+    boots = _read() + 1
+    _write(boots)
+    active = boots > limit
+    return active
+
+
+def healthy():
+    """This boot ran healthy long enough: the crash-loop count starts again."""
+    global boots
+    if boots:
+        boots = 0
+        _write(0)
+
+
+def line():
+    return ("SAFE MODE: %d boots in a row did not run healthy; only core services and the "
+            "prompt run. Fix the cause, then safemode.leave() to boot normally." % (boots - 1))
+
+
+def reset(status=EXIT_RESET):
+    """Reset the board; on the unix port, exit with status (make run restarts)."""
+    try:
+        import machine
+
+        machine.reset()
+    except ImportError:
+        raise SystemExit(status)
+
+
+def leave():
+    """Leave safe mode: clear the count and reset into a normal boot."""
+    global boots
+    boots = 0
+    _write(0)
+    reset()
