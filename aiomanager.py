@@ -136,10 +136,10 @@ def _discover(names, conf, env, log):
 
 def _keep_secrets(kw):
     # Values of secret kwargs (psk, token...) never reach the journal.
-    from aiotasks import is_secret
-
     journal = aioctl.group().log
     if hasattr(journal, "mask"):
+        from aiotasks import is_secret
+
         for k, v in kw.items():
             if isinstance(v, str) and is_secret(k):
                 journal.mask(v)

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import compile_mpy  # noqa: E402
 
 MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
+CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
 LIB = os.path.join(ROOT, ".build", "mpy")
 LOGGING = os.path.join(LIB, "tools", "logging")  # on a board these sit in /lib too
 MPLIB = os.path.join(ROOT, "tests", "mplib")  # helpers for the test scripts
@@ -107,27 +108,38 @@ class Runner:
             f.write(textwrap.dedent(text))
         return path
 
-    def services(self, files, config=None, env=None):
-        """Lay out aioservices/services/ with files {name: source} (name_service.py),
-        and services.config / .env when given."""
+    def services(self, files, config=None, env=None, watcher=False, compiled=False):
+        """Lay out aioservices/services/ with files {name: source} (name_service.py,
+        or .mpy made by mpy-cross when compiled, as a board holds them),
+        services.config / .env when given, and the bundled watcher if asked."""
         pkg = os.path.join(self.workdir, "aioservices")
         os.makedirs(os.path.join(pkg, "services"), exist_ok=True)
-        for rel in ("__init__.mpy", "services/__init__.mpy"):
+        bundled = ("__init__.mpy", "services/__init__.mpy")
+        for rel in bundled + (("services/watcher_service.mpy",) if watcher else ()):
             shutil.copy(os.path.join(LIB, "aioservices", rel), os.path.join(pkg, rel))
         for name, source in files.items():
-            self.write("aioservices/services/%s_service.py" % name, source)
+            path = self.write("aioservices/services/%s_service.py" % name, source)
+            if compiled:
+                subprocess.run([CROSS, "-o", path[:-3] + ".mpy", "%s_service.py" % name],
+                               cwd=os.path.dirname(path), check=True)
+                os.remove(path)
         if config is not None:
             self.write("services.config", config if isinstance(config, str) else json.dumps(config))
         if env is not None:
             self.write(".env", env)
 
-    def run(self, code, heap=DEFAULT_HEAP, timeout=30, args=()):
-        """Run code (a script's text) and return its Result."""
+    def run(self, code, heap=DEFAULT_HEAP, timeout=30, args=(), compiled=False):
+        """Run code (a script's text) and return its Result. compiled: run it
+        as .mpy, so that compiling it does not take room in the heap."""
         script = self.write("test_script.py", code)
         if self.board:
             return self._run_on_board(script, timeout)
         env = dict(os.environ, MICROPYPATH=":".join((".frozen", LIB, LOGGING, MPLIB)))
         cmd = [MICROPYTHON, "-X", "heapsize=" + heap, script] + list(args)
+        if compiled:
+            subprocess.run([CROSS, "test_script.py"], cwd=self.workdir, check=True)
+            os.remove(script)
+            cmd = [MICROPYTHON, "-X", "heapsize=" + heap, "-c", "import test_script"]
         try:
             res = subprocess.run(cmd, cwd=self.workdir, env=env, capture_output=True,
                                  text=True, timeout=timeout)

@@ -34,25 +34,12 @@ class Track:
         self.seen = None  # the asyncio task whose end was handled last
         self.run = None  # the asyncio task seen running, and since when
         self.run_since = 0
+        self.ours = None  # the asyncio task of the last restart made by the watcher
         self.fails = 0  # failures in a row: the backoff exponent
         self.due = None  # ticks_ms when a restart is due
-        self.starts = []  # ticks_ms of recent restarts, at most max_restarts of them
+        self.window = 0  # ticks_ms when the current restart window began...
+        self.starts = 0  # ...and the restarts in it (systemd's start limit: O(1) memory)
         self.hung = False
-
-
-class SoftWDT:
-    """The unix port's watchdog: when not fed for timeout_ms it bites: the
-    watcher saves its report and the app exits with safemode.EXIT_WATCHDOG."""
-
-    def __init__(self, timeout):
-        self.timeout = timeout
-        self.fed = time.ticks_ms()
-
-    def feed(self):
-        self.fed = time.ticks_ms()
-
-    def starving(self, now):
-        return time.ticks_diff(now, self.fed) > self.timeout
 
 
 class WatcherService(Service):
@@ -65,13 +52,15 @@ class WatcherService(Service):
         self.errors = {}  # service name -> {exception type: [count, first, last, traceback]}
         self.total_errors = 0
         self.restarts = 0
-        self.wdt = None
+        self.wdt = None  # machine.WDT on a board; None on the unix port, where...
+        self.fed = 0  # ...the watcher bites itself when not fed for wdt_ms (ticks_ms)
+        self.wdt_ms = 0
         self.healthy_since = None
         self.problems = []  # why the system is not healthy now (reused every round)
         self.said = ""  # the problems last logged, so that they are logged once
         self.report_file = None
 
-    def policy(self, svc):
+    def policy_of(self, svc):
         p = dict(POLICY, **svc.policy)
         if svc.type != "runtime.service" and "restart" not in svc.policy:
             p["restart"] = "no"  # core services run once; schedules run by their plan
@@ -144,7 +133,7 @@ class WatcherService(Service):
                 svc.limit_hit = False
                 track = self.tracks.get(n)
                 if track:
-                    track.starts, track.fails, track.due = [], 0, None
+                    track.starts, track.fails, track.due = 0, 0, None
 
     # -- one round -------------------------------------------------------
 
@@ -156,7 +145,7 @@ class WatcherService(Service):
                 continue
             track = self.tracks.get(name)
             if track is None:
-                track = self.tracks[name] = Track(name, self.policy(svc))
+                track = self.tracks[name] = Track(name, self.policy_of(svc))
             rec = recs.get(track.task)
             if rec is None:
                 continue
@@ -169,6 +158,8 @@ class WatcherService(Service):
                     self.ended(name, svc, track, end, now)
                 if track.due is not None and time.ticks_diff(now, track.due) >= 0:
                     self.restart(name, svc, track, now)
+                if track.policy["watchdog"] and (track.due is not None or svc.limit_hit):
+                    self.problems.append(name + " down")  # a watched service that failed
 
     def running(self, name, svc, track, task, now):
         p = track.policy
@@ -197,11 +188,17 @@ class WatcherService(Service):
     def ended(self, name, svc, track, end, now):
         p = track.policy
         state = end[1]
+        if svc.limit_hit and track.seen is not track.ours:
+            self.reset_failed(name)  # a user started it again, and it ended
         failed = state == "ERROR" or (state == "stopped" and track.hung)
         track.hung = False
         if state == "ERROR":
             self.note_error(name, end[2])
-            self.check_limits(name)
+            count = sum(v[0] for v in self.errors[name].values())
+            if self.max_errors and self.total_errors >= self.max_errors:
+                self.reset("%d errors in all (max_errors)" % self.total_errors)
+            if self.service_limit and count >= self.service_limit:
+                self.reset("%s failed %d times (err_service_limit)" % (name, count))
         if (failed and p["restart"] != "no") or (state == "done" and p["restart"] == "always"):
             delay = min(p["restart_delay"] * 2 ** track.fails, p["restart_delay_max"])
             track.fails += 1
@@ -210,35 +207,31 @@ class WatcherService(Service):
     def restart(self, name, svc, track, now):
         p = track.policy
         track.due = None
-        window = p["restart_window"] * 1000
-        track.starts = [t for t in track.starts if time.ticks_diff(now, t) < window]
-        if len(track.starts) >= p["max_restarts"]:
+        if time.ticks_diff(now, track.window) > p["restart_window"] * 1000:
+            track.window, track.starts = now, 0  # a new window
+        if track.starts >= p["max_restarts"]:
             svc.limit_hit = True
             self.problems.append(name + " start-limit-hit")
             if self.log:
                 self.log.error("%s: start-limit-hit: %d restarts in %s s; "
                                "aioctl.start() or reset_failed() to allow more"
-                               % (name, len(track.starts), p["restart_window"]))
+                               % (name, track.starts, p["restart_window"]))
             return
-        track.starts.append(now)
+        track.starts += 1
         self.restarts += 1
         if self.log:
-            self.log.info("%s: restart %d" % (name, len(track.starts)))
+            self.log.info("%s: restart %d" % (name, track.starts))
         aioctl.start(track.task)
-
-    def check_limits(self, name):
-        if self.max_errors and self.total_errors >= self.max_errors:
-            self.reset("%d errors in all (max_errors)" % self.total_errors)
-        count = sum(v[0] for v in self.errors[name].values())
-        if self.service_limit and count >= self.service_limit:
-            self.reset("%s failed %d times (err_service_limit)" % (name, count))
+        track.ours = aioctl.group().recs[track.task][aioctl.TASK]
 
     def guard(self, now, lag, max_lag_ms, healthy_after_ms):
         """Feed the watchdog only when nothing is wrong; bite when starving."""
         if lag > max_lag_ms:
             self.problems.append("event loop blocked for %d ms" % lag)
         if not self.problems:
-            self.wdt.feed()
+            self.fed = now
+            if self.wdt:
+                self.wdt.feed()
             if self.healthy_since is None:
                 self.healthy_since = now
             elif time.ticks_diff(now, self.healthy_since) >= healthy_after_ms:
@@ -250,8 +243,8 @@ class WatcherService(Service):
         if said != self.said and self.log:
             self.log.warning("not feeding the watchdog: " + said)
         self.said = said
-        if isinstance(self.wdt, SoftWDT) and self.wdt.starving(now):
-            self.reset("watchdog: not fed for %d ms: %s" % (self.wdt.timeout, said),
+        if self.wdt is None and time.ticks_diff(now, self.fed) > self.wdt_ms:
+            self.reset("watchdog: not fed for %d ms: %s" % (self.wdt_ms, said),
                        safemode.EXIT_WATCHDOG)
 
     @aioctl.aiotask
@@ -261,22 +254,27 @@ class WatcherService(Service):
         self.add_logger(log, level=loglevel)
         self.max_errors, self.service_limit = max_errors, err_service_limit
         self.report_file = report_file
+        self.wdt_ms = int(wdt_timeout * 1000)
         try:
             from machine import WDT
 
-            self.wdt = WDT(timeout=int(wdt_timeout * 1000))
-        except ImportError:  # the unix port
-            self.wdt = SoftWDT(int(wdt_timeout * 1000))
+            self.wdt = WDT(timeout=self.wdt_ms)
+        except ImportError:  # the unix port: guard() plays the watchdog
+            pass
         period_ms = int(period * 1000)
-        last = time.ticks_ms()
+        last = self.fed = time.ticks_ms()
         while True:
             await asyncio.sleep_ms(period_ms)
             now = time.ticks_ms()
             lag = time.ticks_diff(now, last) - period_ms
             last = now
             self.problems.clear()
-            self.sweep(now)
-            self.guard(now, lag, max_lag * 1000, healthy_after * 1000)
+            try:
+                self.sweep(now)
+                self.guard(now, lag, max_lag * 1000, healthy_after * 1000)
+            except Exception as e:  # the supervisor outlives a bad round (a reset still ends it)
+                self.note_error(self.name, e)
+                print("[ ERROR ] watcher: %s: %s" % (type(e).__name__, e))
 
 
 service = WatcherService("watcher")

@@ -38,6 +38,12 @@ class Log:
     def error(self, msg):
         self.lines.append("ERROR " + msg)
 
+    def warning(self, msg):
+        self.lines.append("WARNING " + msg)
+
+    def debug(self, msg):
+        self.lines.append("DEBUG " + msg)
+
 
 def on_stop(*args, **kwargs):
     return "stopped with %r %r" % (args, sorted(kwargs))

@@ -1,0 +1,286 @@
+"""The watcher: restart policies, backoff, start limit, hung services, error
+report and limits, the watchdog. Fault injection on a small heap (see HEAP)."""
+import json
+import os
+
+import pytest
+
+from conftest import service_file
+
+# A service that fails every run, counting its runs in a shared module.
+FLAKY = service_file("flaky", body="""
+    import runs
+    runs.n += 1
+    if runs.n <= 20:  # times of the first runs; a list of all would grow the heap
+        runs.flaky.append(time.ticks_ms())
+    await asyncio.sleep_ms(1)
+    raise ValueError("flaky run %d" % runs.n)
+""").replace("import asyncio\n", "import asyncio\nimport time\n")
+# A healthy neighbour that counts its loops.
+STEADY = service_file("steady", body="""
+    import runs
+    while True:
+        runs.steady += 1
+        await asyncio.sleep_ms(5)
+""")
+RUNS = "n = 0\nflaky = []\nsteady = 0\n"
+FAST = {"period": 0.005}  # the watcher looks every 5 ms in these tests
+
+
+# The watcher costs 11.8 KB on this 64-bit port; with the manager and the
+# services loaded at once it needs a little more than 64 KB here. Objects are
+# about twice an ESP32's, so 96 KB is still tighter than a 64 KB board.
+HEAP = "96K"
+
+
+def watch(mp, files, config, body, boot=False, **kw):
+    # Services (and this script) compiled to .mpy as a board holds them.
+    mp.services(files, config=config, watcher=True, compiled=True)
+    mp.write("runs.py", RUNS)
+    return mp.run_async("""
+        import runs, gc, time
+        aioctl.group().color = False
+        %s
+        aioservice.init(debug=False)
+        aioservice.release()
+        w = aioservice.service("watcher")
+    """ % ("await aioservice.boot(debug=False)" if boot else "") + body, compiled=True,
+        heap=HEAP, **kw)
+
+
+def test_failed_service_restarts_with_doubling_backoff(mp):
+    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, {
+        "flaky": {"restart_delay": 0.02, "restart_delay_max": 0.08, "max_restarts": 50},
+        "watcher": {"kwargs": FAST},
+    }, """
+        await asyncio.sleep_ms(520)
+        t = runs.flaky
+        print([time.ticks_diff(t[i + 1], t[i]) for i in range(len(t) - 1)])
+        print(w.restarts, w.total_errors, runs.steady > 50)
+        print(w.errors["flaky"]["ValueError"][0])
+    """)
+    assert r.rc == 0, r
+    gaps = eval(r.lines[0])
+    planned = [20, 40, 80, 80, 80]
+    assert len(gaps) >= len(planned), gaps
+    for gap, delay in zip(gaps, planned):
+        assert delay <= gap <= delay + 30, gaps  # +1 ms run, +5 ms watcher period, jitter
+    restarts, errors, steady = r.lines[1].split()
+    assert int(restarts) == len(gaps) and int(errors) == len(gaps) + 1 and steady == "True"
+
+
+@pytest.mark.unix_only
+def test_thousand_failures_heap_flat_then_start_limit(mp):
+    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, {
+        "flaky": {"restart_delay": 0, "max_restarts": 2000, "restart_window": 600},
+        "watcher": {"kwargs": {"period": 0.001}},
+    }, """
+        heaps = {}
+        while runs.n < 1000:
+            await asyncio.sleep_ms(20)
+            n = runs.n
+            for mark in (200, 1000):
+                if n >= mark and mark not in heaps:
+                    gc.collect()
+                    heaps[mark] = gc.mem_alloc()
+        print(heaps[1000] - heaps[200])
+        print(w.errors["flaky"]["ValueError"][0] >= 999, len(w.errors["flaky"]))
+        print(aioctl.group().tasks["steady.service"].state, runs.steady > 100)
+        # now a tight limit: the next failures hit it and the restarts stop
+        w.tracks["flaky"].policy["max_restarts"] = 2
+        w.tracks["flaky"].policy["restart_window"] = 60
+        w.tracks["flaky"].starts = 0
+        await asyncio.sleep_ms(100)
+        n = runs.n
+        await asyncio.sleep_ms(100)
+        print(runs.n == n, aioservice.service("flaky").limit_hit)
+        print(sorted(w.errors["flaky"]))
+        aioctl.status("flaky.service")
+    """, timeout=120)
+    assert r.rc == 0, r
+    assert int(r.lines[0]) <= 512, r  # heap flat across 800 failures and restarts
+    assert r.lines[1] == "True 1"  # the report is bounded: one kind, counted
+    assert r.lines[2] == "running True"  # the neighbour was not disturbed
+    assert r.lines[3] == "True True"
+    assert r.lines[4] == "['ValueError']"  # bounded: one exception type, counted
+    assert r.lines[5].startswith("● flaky.service: status: failed (start-limit-hit) @")
+
+
+def test_start_limit_cleared_by_start_or_reset_failed(mp):
+    r = watch(mp, {"flaky": FLAKY}, {
+        "flaky": {"restart_delay": 0.001, "max_restarts": 3, "restart_window": 60},
+        "watcher": {"kwargs": FAST},
+    }, """
+        await asyncio.sleep_ms(150)
+        print(runs.n, aioservice.service("flaky").limit_hit)
+        aioctl.start("flaky.service")  # a user start allows restarts again
+        await asyncio.sleep_ms(150)
+        print(runs.n, aioservice.service("flaky").limit_hit)
+        w.reset_failed("flaky")
+        aioctl.start("flaky.service")
+        await asyncio.sleep_ms(150)
+        print(runs.n)
+        print(w.stats()["start_limit_hit"])
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["4 True", "8 True", "12", "['flaky']"]
+
+
+def test_policies_always_no_and_user_stop(mp):
+    once = service_file("once", body="import runs\nruns.steady += 1\nreturn 'ok'")
+    r = watch(mp, {"once": once, "flaky": FLAKY}, {
+        "once": {"restart": "always", "restart_delay": 0.01, "max_restarts": 3},
+        "flaky": {"restart": "no"},
+        "watcher": {"kwargs": FAST},
+    }, """
+        await asyncio.sleep_ms(200)
+        print(runs.steady, len(runs.flaky))  # always: 1 run + 3 restarts; no: 1 run
+        aioctl.reset_failed = None
+        w.reset_failed("once")
+        await asyncio.sleep_ms(40)
+        aioctl.stop("once.service")  # asked for by the user: never restarted
+        n = runs.steady
+        await asyncio.sleep_ms(100)
+        print(runs.steady == n, aioctl.group().tasks["once.service"].state)
+        print(aioctl.group().tasks["flaky.service"].state, w.restarts)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "4 1"
+    assert r.lines[1] in ("True stopped", "True done")
+    assert r.lines[2].startswith("failed ")
+
+
+def test_core_services_restart_only_when_configured(mp):
+    core = service_file("coreok", kind="core.service", body="""
+        import runs
+        runs.flaky.append(1)
+        raise OSError("no network")
+    """)
+    again = core.replace('"coreok"', '"coreagain"').replace("CoreokService", "CoreagainService")
+    r = watch(mp, {"coreok": core, "coreagain": again}, {
+        "coreagain": {"restart": "on-failure", "restart_delay": 0.01, "max_restarts": 2},
+        "watcher": {"kwargs": FAST},
+    }, """
+        await asyncio.sleep_ms(150)
+        for n in ("coreok", "coreagain"):
+            print(n, aioctl.group().tasks[n + ".service"].state)
+        print(len(runs.flaky), w.restarts)
+    """, boot=True)
+    assert r.rc == 0, r
+    # coreok ran once (core: one-shot); coreagain ran once + 2 configured restarts
+    assert [l for l in r.lines if not l.startswith("[ ERROR ]")] == [
+        "coreok failed", "coreagain failed", "4 2"]
+
+
+def test_hung_service_is_stopped_and_restarted_healthy_one_is_not(mp):
+    hangs = service_file("hangs", body="""
+        import runs
+        runs.flaky.append(1)
+        await asyncio.sleep(60)  # stuck: never checks in
+    """)
+    beats = service_file("beats", body="""
+        while True:
+            self.check_in()
+            await asyncio.sleep_ms(20)
+    """)
+    r = watch(mp, {"hangs": hangs, "beats": beats}, {
+        "hangs": {"watchdog": 0.1, "restart_delay": 0.01, "max_restarts": 50},
+        "beats": {"watchdog": 0.1},
+        "watcher": {"kwargs": FAST},
+    }, """
+        from mptest import Log
+        await asyncio.sleep_ms(1)  # the watcher's task has set its own logger by now
+        w.log = Log()
+        await asyncio.sleep_ms(400)
+        print(len(runs.flaky) >= 3, sorted(w.errors["hangs"])[0].startswith("hung: no check-in"))
+        print(aioctl.group().tasks["beats.service"].state, "beats" in w.errors)
+        print([line for line in w.log.lines if "hung" in line][0])
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "True True"
+    assert r.lines[1] == "running False"
+    assert "hangs: hung: no check-in for" in r.lines[2] and "stopping it" in r.lines[2]
+
+
+@pytest.mark.unix_only
+@pytest.mark.parametrize("limit", [{"max_errors": 3}, {"err_service_limit": 2}])
+def test_error_limits_reset_after_saving_the_report(mp, limit):
+    r = watch(mp, {"flaky": FLAKY}, {
+        "flaky": {"restart_delay": 0.001, "max_restarts": 50},
+        "watcher": {"kwargs": dict(FAST, report_file="report.json", **limit)},
+    }, """
+        await asyncio.sleep_ms(500)
+        print("not reset")
+    """)
+    assert r.rc == 75, r  # safemode.EXIT_RESET: the unix port's machine.reset()
+    assert "not reset" not in r.out
+    assert "[ ERROR ] watcher: resetting: " in r.out
+    with open(os.path.join(mp.workdir, "report.json")) as f:
+        saved = json.load(f)
+    count = 3 if "max_errors" in limit else 2
+    assert saved["stats"]["services"] == {"flaky": {"ValueError": count}}
+    assert "ValueError: flaky run %d" % count in saved["report"]
+    assert not os.path.exists(os.path.join(mp.workdir, "report.json.tmp"))
+
+
+@pytest.mark.unix_only
+def test_software_watchdog_bites_when_the_loop_is_blocked(mp):
+    blocker = service_file("blocker", body="""
+        await asyncio.sleep_ms(200)
+        t = time.ticks_add(time.ticks_ms(), 1500)
+        while time.ticks_diff(t, time.ticks_ms()) > 0:
+            pass  # blocks the event loop for 1.5 s
+        await asyncio.sleep(60)
+    """).replace("import asyncio\n", "import asyncio\nimport time\n")
+    r = watch(mp, {"blocker": blocker, "steady": STEADY}, {
+        "watcher": {"kwargs": dict(FAST, wdt_timeout=1, max_lag=0.3,
+                                   report_file="report.json")},
+    }, """
+        await asyncio.sleep(5)
+        print("not reset")
+    """)
+    assert r.rc == 76, r  # safemode.EXIT_WATCHDOG
+    assert "watchdog: not fed for 1000 ms: event loop blocked for" in r.out
+    assert os.path.exists(os.path.join(mp.workdir, "report.json"))
+
+
+def test_hardware_watchdog_fed_only_while_healthy(mp):
+    # A stand-in for a board's machine module: WDT counts its feeds.
+    mp.write("machine.py", """
+        feeds = []
+        class WDT:
+            def __init__(self, timeout):
+                self.timeout = timeout
+            def feed(self):
+                import time
+                feeds.append(time.ticks_ms())
+        def reset():
+            raise SystemExit(99)
+    """)
+    hangs = service_file("hangs", body="""
+        import runs
+        runs.flaky.append(1)
+        if len(runs.flaky) == 1:
+            await asyncio.sleep(60)  # the first run hangs
+        while True:
+            self.check_in()
+            await asyncio.sleep_ms(10)
+    """)
+    r = watch(mp, {"hangs": hangs}, {
+        "hangs": {"watchdog": 0.15, "restart_delay": 0.1},
+        "watcher": {"kwargs": dict(FAST, wdt_timeout=3)},
+    }, """
+        import machine
+        async def until(check):
+            while not check():
+                await asyncio.sleep_ms(2)
+        await until(lambda: "hangs" in w.tracks and w.tracks["hangs"].hung)
+        healthy = len(machine.feeds)  # fed while the service checked in (or had time to)
+        await until(lambda: len(runs.flaky) == 2)  # hung, stopped, restart after 100 ms
+        down = len(machine.feeds) - healthy
+        await asyncio.sleep_ms(100)
+        after = len(machine.feeds) - healthy - down
+        print(w.wdt.timeout, healthy > 10, down <= 1, after > 10)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["3000 True True True"]
