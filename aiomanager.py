@@ -6,6 +6,7 @@
 import sys
 
 import aioctl
+import aioservice
 from aioclass import Failed, Service
 from aioservice import errors, registry
 
@@ -171,6 +172,8 @@ def _start(svc, log):
 
 
 def _try_start(svc, log):
+    if aioservice.stopping:  # nothing starts once shutdown has begun
+        return None
     try:
         return _start(svc, log)
     except Exception as e:  # args of the wrong shape, a bad schedule...

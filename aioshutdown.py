@@ -19,17 +19,21 @@ async def shutdown(timeout=5, log=None):
     await asyncio.sleep_ms(10)  # services waiting for shutdown may end themselves
     deadline = time.ticks_add(time.ticks_ms(), int(timeout * 1000))
     loaded = {n: s for n, s in aioservice.registry.items() if s.loaded}
-    names, problems = order({n: [r for r in s.require if r in loaded] for n, s in loaded.items()})
+    needs = {n: [r for r in s.require if r in loaded] for n, s in loaded.items()}
+    names, problems = order(needs)
     recs = aioctl.group().recs
     for name in list(problems) + list(reversed(names)):
+        # first wait, up to the deadline, for the services that require this one
+        users = [u + ".service" for u in needs if name in needs[u]]
+        while any(u in _unfinished(recs) for u in users) and \
+                time.ticks_diff(deadline, time.ticks_ms()) > 0:
+            await asyncio.sleep_ms(10)
         task = name + ".service"
         if task in recs and recs[task][aioctl.END] is None:
             print("shutdown: stopping " + task)
             if log is not None:
                 log.info("shutdown: stopping " + task)
             aioctl.stop(task)
-            while task in _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
-                await asyncio.sleep_ms(10)
     aioctl.stop()  # the prompt and other tasks; not this one
     while _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         await asyncio.sleep_ms(10)

@@ -83,10 +83,12 @@ def run():
     journal = Journal(JOURNAL_BYTES)
     aioctl.set_log(journal)
     log = make_logger(journal)
+    app = asyncio.create_task(main(log))
     try:
-        asyncio.run(main(log))
+        asyncio.get_event_loop().run_until_complete(app)
     except KeyboardInterrupt:  # Ctrl-C, at the prompt or while booting
         print("\nmpsysd: Ctrl-C: stopping the services")
+        app.cancel()  # a boot cut short must not go on to start more services
         asyncio.run(aioservice.shutdown(SHUTDOWN_TIMEOUT, log=log))
 
 

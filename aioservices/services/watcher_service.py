@@ -207,6 +207,8 @@ class WatcherService(Service):
     def restart(self, name, svc, track, now):
         p = track.policy
         track.due = None
+        if aioservice.stopping:  # shutting down: nothing comes back
+            return
         if time.ticks_diff(now, track.window) > p["restart_window"] * 1000:
             track.window, track.starts = now, 0  # a new window
         if track.starts >= p["max_restarts"]:

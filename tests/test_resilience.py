@@ -1,0 +1,188 @@
+"""Safe mode, orderly shutdown, Ctrl-C, and faults that leave the rest running."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import LIB, LOGGING, MICROPYTHON, MPLIB, ROOT, service_file
+
+pytestmark = pytest.mark.unix_only
+
+
+def start_app(mp, main_changes=(), heap="128K"):
+    """main.py as `make run` runs it (128 KB here: about 64 KB on a 32-bit
+    board), with constants changed for the test; returns the process."""
+    with open(os.path.join(ROOT, "main.py")) as f:
+        main = f.read()
+    for old, new in main_changes:
+        assert old in main
+        main = main.replace(old, new)
+    mp.write("main.py", main)
+    env = dict(os.environ, MICROPYPATH=":".join((".frozen", LIB, LOGGING, MPLIB)),
+               MPSYSD_PROMPT="off")
+    return subprocess.Popen([MICROPYTHON, "-X", "heapsize=" + heap, "main.py"], cwd=mp.workdir,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def run_app(mp, seconds, **kw):
+    proc = start_app(mp, **kw)
+    try:
+        out, _ = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return proc.returncode, out
+
+
+CORE = service_file("net", kind="core.service", body="await asyncio.sleep_ms(20)\nreturn 'up'")
+RUNTIME = service_file("app", body="""
+    while True:
+        print("app tick")
+        await asyncio.sleep_ms(100)
+""")
+
+
+def count(mp):
+    with open(os.path.join(mp.workdir, "safemode.count")) as f:
+        return int(f.read())
+
+
+def test_crash_loop_leads_to_safe_mode_and_a_healthy_run_clears_it(mp):
+    mp.services({"net": CORE, "app": RUNTIME})
+    # three boots that die before they are healthy (killed after 0.5 s)
+    for boot in range(1, 4):
+        rc, out = run_app(mp, 0.5)
+        assert "SAFE MODE" not in out and "app tick" in out, out
+        assert count(mp) == boot
+    # the fourth boots in safe mode: core services and the prompt only
+    rc, out = run_app(mp, 0.8, main_changes=[("HEALTHY_AFTER = 60", "HEALTHY_AFTER = 0.3")])
+    assert re.search(r"^SAFE MODE: 3 boots in a row did not run healthy; only core services "
+                     r"and the prompt run\. Fix the cause, then safemode\.leave\(\) to boot "
+                     r"normally\.$", out, re.M), out
+    assert "[ OK ] Service: net.service" in out and "app tick" not in out
+    assert count(mp) == 0  # it stayed up 0.3 s: healthy, so the next boot is normal
+    rc, out = run_app(mp, 0.5)
+    assert "SAFE MODE" not in out and "app tick" in out
+
+
+def test_leaving_safe_mode_is_one_call(mp):
+    mp.write("safemode.count", "7")
+    r = mp.run("""
+        import safemode
+        print(safemode.begin(3))
+        safemode.leave()
+    """)
+    assert r.lines == ["True"], r
+    assert r.rc == 75  # a reset: `make run` starts the app again, now normally
+    assert count(mp) == 0
+
+
+def test_torn_count_file_starts_again(mp):
+    mp.write("safemode.count", "\x00\x01garbage")
+    r = mp.run("import safemode\nprint(safemode.begin(3), safemode.boots)")
+    assert r.lines == ["False 1"], r
+
+
+SHUTDOWN_SERVICES = {
+    "base": service_file("base", attrs="self.kwargs = {'on_stop': self.bye}").replace(
+        "    @aioctl.aiotask", "    def bye(self, *a, **k):\n        print('stop base')\n"
+        "        return 'base down'\n\n    @aioctl.aiotask"),
+    "top": service_file("top", attrs="self.kwargs = {'require': ['base'], 'on_stop': self.bye}"
+                        ).replace("    @aioctl.aiotask", "    def bye(self, *a, **k):\n"
+                                  "        print('stop top')\n        return 'top down'\n\n"
+                                  "    @aioctl.aiotask"),
+    "polite": service_file("polite", body="""
+        while not await aioservice.wait_for_shutdown(0.05):
+            pass  # a round of work every 50 ms
+        print("polite saw the shutdown")
+        return "clean exit"
+    """).replace("import aioctl\n", "import aioctl\nimport aioservice\n"),
+    "stubborn": service_file("stubborn", body="""
+        while True:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                pass  # ignores being stopped
+    """),
+}
+
+
+def test_shutdown_in_reverse_dependency_order_names_stragglers(mp):
+    mp.services(SHUTDOWN_SERVICES)
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        aioservice.release()
+        await asyncio.sleep_ms(20)
+        t0 = time.ticks_ms()
+        stragglers = await aioservice.shutdown(0.3)
+        took = time.ticks_diff(time.ticks_ms(), t0)
+        print(stragglers, 250 < took < 450)
+        for n in ("base", "top", "polite"):
+            v = aioctl.group().tasks[n + ".service"]
+            print(n, v.state, v.result)
+    """.replace("aioservice.init", "import time\n        aioservice.init"))
+    assert r.rc == 0, r
+    lines = r.lines
+    assert lines.index("shutdown: stopping top.service") < lines.index("stop top") < \
+        lines.index("shutdown: stopping base.service") < lines.index("stop base")
+    assert "polite saw the shutdown" in lines
+    assert ("[ ERROR ] shutdown: still running after 0.3 s, cancelled: stubborn.service"
+            in lines)
+    assert lines[-4:] == ["['stubborn.service'] True", "base stopped base down",
+                          "top stopped top down", "polite done clean exit"]
+
+
+def test_wait_for_shutdown_times_out_false(mp):
+    r = mp.run_async("""
+        print(await aioservice.wait_for_shutdown(0.02))
+        asyncio.create_task(aioservice.shutdown(1))
+        print(await aioservice.wait_for_shutdown(5), aioservice.stopping)
+    """)
+    assert r.lines == ["False", "True True"], r
+
+
+def test_ctrl_c_during_boot_stops_in_order(mp):
+    slow = service_file("slow", kind="core.service", body="""
+        print("slow booting")
+        await asyncio.sleep(10)
+    """)
+    mp.services({"slow": slow, "app": RUNTIME})
+    proc = start_app(mp)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    assert "slow booting" in out, out
+    assert "mpsysd: Ctrl-C: stopping the services" in out
+    assert "shutdown: stopping slow.service" in out
+    assert "app tick" not in out  # the runtime services never started
+    assert proc.returncode == 0
+    assert "Traceback" not in out
+
+
+def test_faults_leave_the_rest_running_and_show_in_status_and_journal(mp):
+    broken = service_file("needy", attrs="self.kwargs = {'require': ['nothere']}")
+    secret = service_file("secret", params=", psk", body="return 'got it'")
+    mp.services({"app": RUNTIME, "needy": broken, "secret": secret, "net": CORE},
+                config='{"secret": {"kwargs": {"psk": "${MISSING}"}}, "app": {"args": [1]',
+                env="OTHER=1\n")
+    mp.write("aioservices/services/boom_service.py", "import nothing_here\n")
+    rc, out = run_app(mp, 1.5, main_changes=[
+        ("    if want_prompt():", "    aioctl.log('ERROR')\n    aioservice.status()\n"
+                                  "    if want_prompt():")])
+    # each fault, once on the console when it happened...
+    assert re.search(r"^\[ ERROR \] services.config: not valid JSON", out, re.M), out
+    assert re.search(r"^\[ ERROR \] ./aioservices/services/boom_service.py: boom: not loaded: "
+                     r"ImportError: no module named 'nothing_here'", out, re.M)
+    assert re.search(r"^\[ ERROR \] ./aioservices/services/needy_service.py: needy: not "
+                     r"started: requires missing service: nothere", out, re.M)
+    # ...in the journal...
+    assert re.search(r"\[mpsysd\] \[ERROR\] services.config: not valid JSON", out)
+    assert re.search(r"\[mpsysd\] \[ERROR\] ./aioservices/services/boom_service.py", out)
+    # ...and in aioservice.status(), while the rest runs
+    assert "[ OK ] Service: app.service from ./aioservices/services/app_service.py loaded" in out
+    assert "[ OK ] Service: net.service from ./aioservices/services/net_service.py loaded" in out
+    assert "app tick" in out
