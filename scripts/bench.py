@@ -192,6 +192,63 @@ print(beyond, write_us, log_us)
 """
 
 
+SOAK = PRELUDE + """
+import aioctl, aioservice
+SECONDS = %d
+async def main():
+    aioservice.init(debug=False)
+    aioservice.release()
+    w = aioservice.service("watcher")
+    await asyncio.sleep(2)  # warm up: every code path has run once
+    h0, r0, lo, hi = heap(), w.restarts, None, 0
+    t0 = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t0) < SECONDS * 1000:
+        await asyncio.sleep(1)
+        h = heap()
+        lo, hi = h if lo is None else min(lo, h), max(hi, h)
+    secs = time.ticks_diff(time.ticks_ms(), t0) / 1000
+    print(h0, heap(), lo, hi, (w.restarts - r0) / secs, aioctl.group().tasks["steady.service"].state == "running")
+asyncio.run(main())
+"""
+
+FLAKY = """\
+import asyncio
+import aioctl
+from aioclass import Service
+
+
+class Flaky(Service):
+    @aioctl.aiotask
+    async def task(self, log=None):
+        await asyncio.sleep_ms(1)
+        raise ValueError("soak")
+
+
+service = Flaky("flaky")
+"""
+
+STEADY = FLAKY.replace("Flaky", "Steady").replace('"flaky"', '"steady"').replace(
+    "        await asyncio.sleep_ms(1)\n        raise ValueError(\"soak\")",
+    "        while True:\n            await asyncio.sleep_ms(10)")
+
+
+def make_soak(app):
+    """A service that fails at once, forever, beside a steady one, with the watcher."""
+    folder = os.path.join(app, "aioservices", "services")
+    shutil.rmtree(os.path.join(app, "aioservices"), ignore_errors=True)
+    shutil.copytree(os.path.join(LIB, "aioservices"), os.path.join(app, "aioservices"))
+    for name, source in (("flaky", FLAKY), ("steady", STEADY)):
+        src = os.path.join(app, name + "_service.py")
+        with open(src, "w") as f:
+            f.write(source)
+        subprocess.run([CROSS, "-o", os.path.join(folder, name + "_service.mpy"), src],
+                       check=True)
+        os.remove(src)
+    with open(os.path.join(app, "services.config"), "w") as f:
+        f.write('{"flaky": {"restart_delay": 0, "max_restarts": 1000000000, '
+                '"restart_window": 1}, "watcher": {"kwargs": {"period": 0.005}}}')
+
+
 def make_services(app):
     """20 trivial core and 20 runtime services, compiled as a board would hold them."""
     folder = os.path.join(app, "aioservices", "services")
@@ -217,7 +274,8 @@ def measure(code, heap="256K", last_line_of="stdout", cwd=None):
     out = res.stdout if last_line_of == "stdout" else res.stderr
     if res.returncode:
         sys.exit("bench: a measurement failed:\n" + res.stderr)
-    return [float(v) for v in out.strip().splitlines()[-1].split()]
+    return [float(v) if v not in ("True", "False") else v == "True"
+            for v in out.strip().splitlines()[-1].split()]
 
 
 def main():
@@ -236,6 +294,12 @@ def main():
     (status_ms,) = measure(STATUS, last_line_of="stderr")
     (late_ms,) = measure(SCHEDULE)
     journal_beyond, write_us, log_us = measure(JOURNAL)
+    soak_app = os.path.join(APP, "soak")
+    os.makedirs(soak_app, exist_ok=True)
+    make_soak(soak_app)
+    soak_s = int(os.environ.get("SOAK_SECONDS", "180"))
+    print("bench: soak of %d s (SOAK_SECONDS) under way..." % soak_s, flush=True)
+    h0, h1, lo, hi, per_s, steady = measure(SOAK % soak_s, heap="96K", cwd=soak_app)
     os.makedirs(APP, exist_ok=True)
     make_services(APP)
     boot_ms, init_ms, per_service = measure(SERVICES, cwd=APP)
@@ -263,6 +327,11 @@ def main():
         ("journal: heap beyond its 4 KB buffer (B)", "%.0f" % journal_beyond, "", "", "", None),
         ("journal: write() of a line (us)", "%.1f" % write_us, "", "", "", None),
         ("journal: log.info() with timestamp (us)", "%.1f" % log_us, "", "", "", None),
+        ("soak %d s: heap at start / end (B)" % soak_s, "%d / %d" % (h0, h1), "", "no growth",
+         "", h1 <= h0 + 256),
+        ("soak: heap low / high (B)", "%d / %d" % (lo, hi), "", "", "", None),
+        ("soak: restarts per second", "%.0f" % per_s, "", "", "", None),
+        ("soak: steady neighbour still running", "yes" if steady else "NO", "", "", "", None),
     ]
     head = ("measure", "mpsysd", "raw asyncio", "target", "ratio", "met")
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(5)]
