@@ -4,7 +4,6 @@
 # config file is reported and never overwritten. aioservice imports this
 # module while it boots or configures, and may drop it afterwards.
 import json
-import os
 
 CONFIG = "services.config"
 ENV = ".env"
@@ -138,15 +137,10 @@ def entry(conf, name, env):
 
 
 def write(conf, path=CONFIG):
-    """Write conf atomically: a temp file, then a rename over the old one."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(conf, f)
-    try:
-        os.rename(tmp, path)
-    except OSError:  # FAT cannot rename over a file
-        os.remove(path)
-        os.rename(tmp, path)
+    """Write conf as JSON, atomically (see atomicfile)."""
+    import atomicfile
+
+    atomicfile.write(path, json.dumps(conf))
 
 
 def update(name, enabled=None, args=None, kwargs=None, path=CONFIG):

@@ -2,8 +2,6 @@
 # is counted in a small file (written atomically); a run that stays healthy
 # long enough clears the count. After `limit` boots in a row that never got
 # there, main.py boots in safe mode: core services and the prompt only.
-import os
-
 COUNT_FILE = "safemode.count"
 EXIT_RESET = 75  # unix port: a reset was asked for (make run starts the app again)
 EXIT_WATCHDOG = 76  # unix port: the software watchdog bit (make run starts it again)
@@ -21,14 +19,9 @@ def _read():
 
 
 def _write(n):
-    tmp = COUNT_FILE + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(n))
-    try:
-        os.rename(tmp, COUNT_FILE)
-    except OSError:  # FAT cannot rename over a file
-        os.remove(COUNT_FILE)
-        os.rename(tmp, COUNT_FILE)
+    import atomicfile
+
+    atomicfile.write(COUNT_FILE, str(n))
 
 
 def begin(limit=3):

@@ -16,8 +16,8 @@ def core(name, ms=50, fail=False, require=None):
     return service_file(name, "core.service", body=body, attrs=attrs)
 
 
-def run_boot(mp, services, config=None, extra=""):
-    mp.services(services, config=config)
+def run_boot(mp, services, config=None, extra="", compiled=False):
+    mp.services(services, config=config, compiled=compiled)
     mp.write("trace.py", "log = []\n")
     return mp.run_async("""
         import trace
@@ -85,15 +85,15 @@ def test_missing_requirement_and_cycle_are_named_the_rest_boots(mp):
         "x": core("x", require=["y"]),
         "y": core("y", require=["z"]),
         "z": core("z", require=["x"]),
-    })
+    }, compiled=True)  # six services: as .mpy, as a board would hold them in 64 KB
     assert r.rc == 0, r
     out = r.lines
-    assert ("[ ERROR ] ./aioservices/services/needs_service.py: needs: not started: "
+    assert ("[ ERROR ] ./aioservices/services/needs_service.mpy: needs: not started: "
             "requires missing service: ghost") in out
-    assert ("[ ERROR ] ./aioservices/services/after_service.py: after: not started: "
+    assert ("[ ERROR ] ./aioservices/services/after_service.mpy: after: not started: "
             "dependency failed: needs") in out
     for n in "xyz":
-        assert ("[ ERROR ] ./aioservices/services/%s_service.py: %s: not started: "
+        assert ("[ ERROR ] ./aioservices/services/%s_service.mpy: %s: not started: "
                 "dependency cycle: x -> y -> z -> x" % (n, n)) in out
     assert "boot order: a" in out
     assert "trace: ['start a', 'end a']" in out
