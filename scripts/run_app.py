@@ -57,14 +57,20 @@ def main():
     if not sys.stdin.isatty():  # no terminal: the services run without a prompt
         env["MPSYSD_PROMPT"] = "off"
     while True:
-        try:
-            status = subprocess.call([MICROPYTHON, "-X", "heapsize=" + HEAP, "main.py"],
-                                     cwd=APP, env=env)
-        except KeyboardInterrupt:  # the app got the Ctrl-C too and stops in order
-            status = 0
+        status = run_once(env)
         if status not in RESTART_ON:
             return status
         print("mpsysd: the app exited with status %d (a reset); starting it again" % status)
+
+
+def run_once(env):
+    """Run main.py until it exits; return its status."""
+    app = subprocess.Popen([MICROPYTHON, "-X", "heapsize=" + HEAP, "main.py"], cwd=APP, env=env)
+    while True:
+        try:
+            return app.wait()
+        except KeyboardInterrupt:  # the app got the Ctrl-C too: wait while it stops in order
+            pass
 
 
 if __name__ == "__main__":

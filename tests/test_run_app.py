@@ -6,14 +6,14 @@ def test_app_restarts_after_reset_and_watchdog_statuses(monkeypatch, capsys):
     statuses = [75, 76, 0]
     calls = []
 
-    def call(cmd, cwd, env):
-        calls.append((cmd[-1], env.get("MPSYSD_PROMPT")))
+    def run_once(env):
+        calls.append(env.get("MPSYSD_PROMPT"))
         return statuses.pop(0)
 
     monkeypatch.setattr(run_app, "lay_out", lambda: None)
-    monkeypatch.setattr(run_app.subprocess, "call", call)
+    monkeypatch.setattr(run_app, "run_once", run_once)
     assert run_app.main() == 0
-    assert calls == [("main.py", "off")] * 3  # stdin here is not a terminal
+    assert calls == ["off"] * 3  # stdin here is not a terminal
     out = capsys.readouterr().out
     assert out.count("(a reset); starting it again") == 2
 
