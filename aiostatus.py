@@ -198,7 +198,7 @@ def top():
     failed = counts.get("ERROR", 0) + counts.get("failed", 0)
     reg = sys.modules.get("aioservice")
     if reg:
-        broken = len(reg.errors)
+        broken = sum(1 for n in reg.errors if n in reg.registry)  # not "(config)"
         print("services: %d loaded, %d not running; errors: %d" % (
             sum(1 for s in reg.registry.values() if s.loaded), broken, failed + broken))
     else:
