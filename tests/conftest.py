@@ -165,13 +165,15 @@ class Runner:
 @pytest.fixture(scope="session")
 def board(request):
     port = request.config.getoption("--board")
-    if port:  # the project goes to the board's /lib once per session
+    if port:  # the project goes to the board's /lib once per session, flat as a board has it
         compile_mpy.compile_to(LIB)
         mpremote = [sys.executable, "-m", "mpremote", "connect", port, "fs"]
         subprocess.run(mpremote + ["mkdir", ":/lib"], capture_output=True)  # may exist
-        for entry in sorted(os.listdir(LIB)):
-            subprocess.run(mpremote + ["cp", "-r", os.path.join(LIB, entry), ":/lib/"],
-                           check=True)
+        files = [os.path.join(LIB, f) for f in sorted(os.listdir(LIB)) if f.endswith(".mpy")]
+        files += [os.path.join(LOGGING, f) for f in sorted(os.listdir(LOGGING))]
+        files += [os.path.join(MPLIB, f) for f in sorted(os.listdir(MPLIB)) if f.endswith(".py")]
+        for path in files + [os.path.join(LIB, "aioservices")]:
+            subprocess.run(mpremote + ["cp", "-r", path, ":/lib/"], check=True)
     return port
 
 

@@ -284,3 +284,44 @@ def test_hardware_watchdog_fed_only_while_healthy(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["3000 True True True"]
+
+
+def test_backoff_starts_again_after_a_healthy_run(mp):
+    # Fails twice at once, then runs 150 ms (more than restart_window), then fails.
+    moody = service_file("flaky", body="""
+        import runs
+        runs.n += 1
+        runs.flaky.append(time.ticks_ms())
+        if runs.n == 3:
+            await asyncio.sleep_ms(150)
+        raise ValueError("moody %d" % runs.n)
+    """).replace("import asyncio\n", "import asyncio\nimport time\n")
+    r = watch(mp, {"flaky": moody}, {
+        "flaky": {"restart_delay": 0.03, "restart_delay_max": 1, "restart_window": 0.1,
+                  "max_restarts": 50},
+        "watcher": {"kwargs": FAST},
+    }, """
+        while runs.n < 4:
+            await asyncio.sleep_ms(10)
+        t = runs.flaky
+        print([time.ticks_diff(t[i + 1], t[i]) for i in range(3)])
+    """)
+    assert r.rc == 0, r
+    first, second, after_healthy = eval(r.lines[0])
+    assert 30 <= first <= 60 and 60 <= second <= 90  # 30 ms, then doubled
+    assert 150 + 30 <= after_healthy <= 150 + 60  # ran 150 ms, then 30 ms again, not 120
+
+
+def test_watcher_declares_a_healthy_run_for_safe_mode(mp):
+    mp.write("safemode.count", "2")
+    r = watch(mp, {"steady": STEADY}, {
+        "watcher": {"kwargs": dict(FAST, healthy_after=0.1)},
+    }, """
+        import safemode
+        safemode.begin(3)
+        print(safemode.boots)
+        await asyncio.sleep_ms(250)
+        print(safemode.boots, open("safemode.count").read())
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["3", "0 0"]
