@@ -66,7 +66,9 @@ def test_failed_service_restarts_with_doubling_backoff(mp):
     for gap, delay in zip(gaps, planned):
         assert delay <= gap <= delay + 30, gaps  # +1 ms run, +5 ms watcher period, jitter
     restarts, errors, steady = r.lines[1].split()
-    assert int(restarts) == len(gaps) and int(errors) == len(gaps) + 1 and steady == "True"
+    assert int(restarts) == len(gaps) and steady == "True"  # every run after the first
+    # each failure is noted on the watcher's next round: the last may still be due
+    assert int(errors) in (len(gaps), len(gaps) + 1)
 
 
 @pytest.mark.unix_only
