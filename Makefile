@@ -4,13 +4,17 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MICROPYTHON_BIN := .build/bin/micropython
 
-.PHONY: help micropython venv test bench run clean
+.PHONY: help micropython venv test bench run mpy packages deploy repl clean
 
 help:
 	@echo "make run    - the service manager with example services and a prompt (unix port)"
 	@echo "make test   - the test suite on the unix-port MicroPython (64 KB heap)"
 	@echo "make bench  - RAM and speed benchmarks against raw asyncio"
 	@echo "make micropython - fetch and build the unix-port interpreter into .build/"
+	@echo "make mpy    - dist/: the project compiled to .mpy, laid out as a board's filesystem"
+	@echo "make deploy PORT=/dev/ttyUSB0 [APP=1] - make mpy, then copy it to a board"
+	@echo "make repl PORT=/dev/ttyUSB0 - the board's REPL"
+	@echo "make packages - write package.json, services.json, app.json (mip)"
 
 micropython:
 	@$(PYTHON) scripts/get_micropython.py >/dev/null
@@ -30,6 +34,20 @@ bench: micropython
 
 run: micropython
 	$(PYTHON) scripts/run_app.py
+
+mpy: micropython
+	$(PYTHON) scripts/make_dist.py
+
+packages:
+	$(PYTHON) scripts/make_packages.py
+
+deploy: micropython venv
+	@test -n "$(PORT)" || (echo "make deploy PORT=/dev/ttyUSB0 [APP=1]"; exit 2)
+	APP=$(APP) $(VPY) scripts/make_dist.py $(PORT)
+
+repl: venv
+	@test -n "$(PORT)" || (echo "make repl PORT=/dev/ttyUSB0"; exit 2)
+	$(VPY) -m mpremote connect $(PORT) repl
 
 clean:
 	rm -rf .build/mpy .build/bench .build/app dist .pytest_cache

@@ -1,0 +1,138 @@
+"""mip packages: installed with mpremote's own mip logic into a folder that
+stands in for a board's filesystem (no network), then run on the unix port."""
+import ast
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from mpremote import mip
+
+import make_packages
+from conftest import MICROPYTHON, ROOT, service_file
+
+pytestmark = pytest.mark.unix_only
+
+# mip installs sources: compiling them at import (the watcher most) takes
+# room that .mpy files (make mpy) do not, so these runs get a larger heap.
+SOURCE_HEAP = "256K"
+# What a board's MicroPython provides, and what the code imports only when present
+BOARD_MODULES = {"asyncio", "uasyncio", "gc", "io", "json", "micropython", "os", "sys", "time",
+                 "machine", "logging", "aiorepl"}
+
+
+class FolderBoard:
+    """The part of mpremote's transport that mip uses, writing into a folder."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def _path(self, path):
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def fs_exists(self, path):
+        return os.path.exists(self._path(path))
+
+    def fs_mkdir(self, path):
+        os.mkdir(self._path(path))
+
+    def fs_writefile(self, path, data, progress_callback=None):
+        with open(self._path(path), "wb") as f:
+            f.write(data)
+
+
+def install(board_root, package, target="/lib"):
+    os.makedirs(board_root, exist_ok=True)
+    mip._install_package(FolderBoard(board_root), os.path.join(ROOT, package),
+                         mip._PACKAGE_INDEX, target, None, False)
+
+
+def imports(path):
+    tree = ast.parse(open(path).read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module.split(".")[0]
+
+
+def board_env(board_root):
+    return dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(board_root, "lib"),
+                MPSYSD_PROMPT="off")
+
+
+def run_for(cmd, cwd, env, seconds):
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        return proc.communicate(timeout=seconds)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[0]
+
+
+def test_package_files_are_current_and_exist():
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_packages.py"),
+                    "--check"], check=True)
+    for name, urls in make_packages.packages().items():
+        for dest, src in urls:
+            assert os.path.exists(os.path.join(ROOT, src)), (name, src)
+
+
+@pytest.mark.parametrize("package, target", [("package.json", "/lib"),
+                                             ("services.json", "/lib"), ("app.json", "/")])
+def test_each_package_holds_what_its_code_imports(tmp_path, package, target):
+    board = str(tmp_path / "board")
+    install(board, package, target)
+    lib = os.path.join(board, "lib")
+    modules = {f[:-3] for f in os.listdir(lib) if f.endswith(".py")} | {"aioservices"}
+    for top, _, files in os.walk(board):
+        for f in files:
+            if f.endswith(".py"):
+                missing = set(imports(os.path.join(top, f))) - modules - BOARD_MODULES
+                assert not missing, (package, f, missing)
+
+
+def test_app_bundle_boots_on_the_unix_port(tmp_path):
+    board = str(tmp_path / "board")
+    install(board, "app.json", "/")
+    assert sorted(os.listdir(board)) == [".env", "boot.py", "lib", "main.py", "services.config"]
+    out = run_for([MICROPYTHON, "-X", "heapsize=" + SOURCE_HEAP, "main.py"], board,
+                  board_env(board), 2)
+    assert "boot order: wifi -> clock" in out, out
+    assert "[ OK ] Service: wifi.service from ./lib/aioservices/services/wifi_service.py" in out
+    assert re.search(r"\[ OK \] Service: watcher.service from .*watcher_service.py started", out)
+    assert "[ OK ] Service: hello.service" in out
+
+
+def test_core_and_services_packages_run_a_dropped_in_service(tmp_path):
+    board = str(tmp_path / "board")
+    install(board, "services.json")
+    with open(os.path.join(board, "lib", "aioservices", "services", "mine_service.py"), "w") as f:
+        f.write(service_file("mine", body="return 'mine ran'"))
+    with open(os.path.join(board, "main.py"), "w") as f:
+        f.write("import asyncio, aioctl, aioservice\n"
+                "async def main():\n"
+                "    aioservice.init(debug=True)\n"
+                "    await asyncio.sleep_ms(50)\n"
+                "    print(aioctl.result('mine.service'))\n"
+                "asyncio.run(main())\n")
+    out = run_for([MICROPYTHON, "-X", "heapsize=" + SOURCE_HEAP, "main.py"], board,
+                  board_env(board), 10)
+    assert "watcher_service.py started" in out and out.splitlines()[-1] == "mine ran", out
+
+
+def test_make_mpy_tree_runs_the_app_from_mpy(tmp_path):
+    import make_dist
+
+    dist = str(tmp_path / "dist")
+    make_dist.build(dist)
+    lib = os.path.join(dist, "lib")
+    sources = [f for top, _, files in os.walk(lib) for f in files if f.endswith(".py")]
+    assert sources == []  # everything in lib/ is .mpy
+    out = run_for([MICROPYTHON, "-X", "heapsize=128K", "main.py"], dist, board_env(dist), 2)
+    assert "[ OK ] Service: wifi.service from ./lib/aioservices/services/wifi_service.mpy" in out
+    assert re.search(r"\[ OK \] Service: watcher.service from .*watcher_service.mpy started", out)
+    assert "[ OK ] Service: hello.service from ./lib/aioservices/services/hello_service.mpy " \
+           "started" in out, out
