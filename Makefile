@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MICROPYTHON_BIN := .build/bin/micropython
 
-.PHONY: help micropython venv test bench run mpy packages deploy repl clean
+.PHONY: help micropython venv test bench run mpy packages firmware deploy repl clean
 
 help:
 	@echo "make run    - the service manager with example services and a prompt (unix port)"
@@ -15,6 +15,7 @@ help:
 	@echo "make deploy PORT=/dev/ttyUSB0 [APP=1] - make mpy, then copy it to a board"
 	@echo "make repl PORT=/dev/ttyUSB0 - the board's REPL"
 	@echo "make packages - write package.json, services.json, app.json (mip)"
+	@echo "make firmware - the unix port with mpsysd's core frozen in (freeze/unix.py)"
 
 micropython:
 	@$(PYTHON) scripts/get_micropython.py >/dev/null
@@ -40,6 +41,9 @@ mpy: micropython
 
 packages:
 	$(PYTHON) scripts/make_packages.py
+
+firmware: micropython
+	$(PYTHON) scripts/build_firmware.py
 
 deploy: micropython venv
 	@test -n "$(PORT)" || (echo "make deploy PORT=/dev/ttyUSB0 [APP=1]"; exit 2)

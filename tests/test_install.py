@@ -3,6 +3,7 @@ stands in for a board's filesystem (no network), then run on the unix port."""
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -136,3 +137,35 @@ def test_make_mpy_tree_runs_the_app_from_mpy(tmp_path):
     assert re.search(r"\[ OK \] Service: watcher.service from .*watcher_service.mpy started", out)
     assert "[ OK ] Service: hello.service from ./lib/aioservices/services/hello_service.mpy " \
            "started" in out, out
+
+
+def test_frozen_unix_firmware_boots_the_app(tmp_path):
+    import build_firmware
+    import make_dist
+
+    firmware = build_firmware.build()  # about 30 s: the unix port with the core frozen in
+    dist = str(tmp_path / "dist")
+    make_dist.build(dist)
+    board = str(tmp_path / "board")
+    os.makedirs(os.path.join(board, "lib"))
+    # only what stays on the filesystem: aioservices/, main.py, boot.py, the config
+    shutil.copytree(os.path.join(dist, "lib", "aioservices"),
+                    os.path.join(board, "lib", "aioservices"))
+    for name in ("main.py", "boot.py", "services.config", ".env"):
+        shutil.copy(os.path.join(dist, name), board)
+    check = run_for([firmware, "-c", "import aioctl, journal, aioservice; "
+                     "print(aioctl.__file__, journal.__file__)"], board, board_env(board), 10)
+    assert check.strip() == "aioctl.py journal.py", check  # frozen: no lib/ path
+    out = run_for([firmware, "-X", "heapsize=128K", "main.py"], board, board_env(board), 2)
+    assert "boot order: wifi -> clock" in out, out
+    assert "[ OK ] Service: hello.service from ./lib/aioservices/services/hello_service.mpy " \
+           "started" in out, out
+    assert re.search(r"watcher_service.mpy started", out), out
+
+
+def test_manifest_freezes_the_core_of_the_packages():
+    with open(os.path.join(ROOT, "manifest.py")) as f:
+        frozen = re.findall(r'^module\("([\w.]+)"(?:, base_path="([\w/]+)")?\)$', f.read(), re.M)
+    frozen = sorted(os.path.join(base, name) if base else name for name, base in frozen)
+    core = sorted(rel for rel in make_packages.core_files() if not rel.startswith("aioservices/"))
+    assert frozen == core
