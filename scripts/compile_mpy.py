@@ -13,11 +13,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
 DEVICE_TREES = ("aioservices", "tools")  # besides the modules at the top level
 KEEP_SOURCE = ("main.py", "boot.py")
+NOT_DEVICE = ("manifest.py",)  # read by MicroPython's build, not run on a board
 
 
 def device_sources():
     """Paths (relative to the project) of the device modules."""
-    found = [f for f in sorted(os.listdir(ROOT)) if f.endswith(".py")]
+    found = [f for f in sorted(os.listdir(ROOT)) if f.endswith(".py") and f not in NOT_DEVICE]
     for tree in DEVICE_TREES:
         for top, dirs, files in os.walk(os.path.join(ROOT, tree)):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
