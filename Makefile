@@ -4,11 +4,12 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MICROPYTHON_BIN := .build/bin/micropython
 
-.PHONY: help micropython venv test bench run mpy packages firmware deploy repl clean
+.PHONY: help micropython venv stubs lint test bench run mpy packages firmware deploy repl clean
 
 help:
 	@echo "make run    - the service manager with example services and a prompt (unix port)"
-	@echo "make test   - the test suite on the unix-port MicroPython (64 KB heap)"
+	@echo "make test   - static checks (make lint), then the tests on the unix-port MicroPython"
+	@echo "make lint   - ruff, and pyright against the ESP32 and pyboard stubs"
 	@echo "make bench  - RAM and speed benchmarks against raw asyncio"
 	@echo "make micropython - fetch and build the unix-port interpreter into .build/"
 	@echo "make mpy    - dist/: the project compiled to .mpy, laid out as a board's filesystem"
@@ -27,7 +28,22 @@ $(VENV)/.installed: requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-test: micropython venv
+BOARDS := esp32 stm32
+STUBS := $(foreach b,$(BOARDS),.build/stubs/$(b)/.installed)
+
+.build/stubs/%/.installed: typecheck/%.txt $(VENV)/.installed
+	rm -rf .build/stubs/$*
+	$(VPY) -m pip install -q --target .build/stubs/$* -r typecheck/$*.txt
+	touch $@
+
+stubs: $(STUBS)
+
+# ruff on everything; pyright on the device code against each board's stubs
+lint: venv stubs
+	$(VENV)/bin/ruff check .
+	for b in $(BOARDS); do PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright -p typecheck/$$b.json || exit 1; done
+
+test: micropython venv lint
 	$(VPY) -m pytest -q tests $(PYTEST_ARGS)
 
 bench: micropython

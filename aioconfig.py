@@ -122,7 +122,8 @@ def entry(conf, name, env):
     for key, value in policy.items():
         if key == "restart":
             if value not in _RESTART_MODES:
-                raise ConfigError(where + '"restart" must be one of %s' % ", ".join(_RESTART_MODES))
+                raise ConfigError(where + '"restart" must be one of %s'
+                                  % ", ".join(_RESTART_MODES))
         elif type(value) not in (int, float) or value < 0:
             raise ConfigError(where + '"%s" must be a number >= 0' % key)
     out["policy"] = policy

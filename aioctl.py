@@ -65,7 +65,8 @@ class Table:
         self.debug = False
         self.color = True
         self.log = None  # a stream set by set_log()
-        self.changed = None  # an Event that tasks() joins wait on
+        # the Event that tasks() joins wait on, made when one waits
+        self.changed = None  # type: asyncio.Event | None
         self.started = int(time())  # for the uptime in top()
 
     @property
@@ -130,8 +131,8 @@ def select(pattern=None, children=False):
 
 def set_field(name, i, value):
     """Replace field i of name's record (records are tuples)."""
-    rec = _table.recs[name]
-    _table.recs[name] = rec[:i] + (value,) + rec[i + 1:]
+    recs = group().recs
+    recs[name] = recs[name][:i] + (value,) + recs[name][i + 1:]
 
 
 def _call_kw(kw):

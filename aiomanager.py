@@ -137,13 +137,13 @@ def _discover(names, conf, env, log):
 
 def _keep_secrets(kw):
     # Values of secret kwargs (psk, token...) never reach the journal.
-    journal = aioctl.group().log
-    if hasattr(journal, "mask"):
+    mask = getattr(aioctl.group().log, "mask", None)  # a journal can keep them out
+    if mask:
         from aiotasks import is_secret
 
         for k, v in kw.items():
             if isinstance(v, str) and is_secret(k):
-                journal.mask(v)
+                mask(v)
 
 
 def _start(svc, log):
@@ -238,7 +238,8 @@ def load(name=None, debug=False, log=None, debug_log=False, config=False):
         return None
     missing = _requirements_met(svc)
     if missing:
-        _problem(name, "%s: %s: not started: dependency failed: %s" % (svc.path, name, missing), log)
+        _problem(name, "%s: %s: not started: dependency failed: %s"
+                 % (svc.path, name, missing), log)
         return None
     if _try_start(svc, log):
         _say("[ OK ] %r loaded" % (svc,), debug, log if debug_log else None)

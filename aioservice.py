@@ -40,7 +40,7 @@ async def wait_for_shutdown(timeout=None):
         await _stop_event.wait()
         return True
     try:
-        await asyncio.wait_for_ms(_stop_event.wait(), int(timeout * 1000))
+        await asyncio.wait_for(_stop_event.wait(), timeout)
         return True
     except asyncio.TimeoutError:
         return False
@@ -56,9 +56,7 @@ def __getattr__(attr):
     # boot, init, load, unload, status, config... live in aiomanager.
     # `list` is spelled list_services there, so as not to hide the builtin.
     if attr == "shutdown":  # needed once, at the end: a module of its own
-        from aioshutdown import shutdown
-
-        return shutdown
-    import aiomanager
-
-    return getattr(aiomanager, "list_services" if attr == "list" else attr)
+        import aioshutdown as lazy
+    else:
+        import aiomanager as lazy
+    return getattr(lazy, "list_services" if attr == "list" else attr)

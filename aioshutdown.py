@@ -41,7 +41,8 @@ async def shutdown(timeout=5, log=None):
     for name in stragglers:
         recs[name][aioctl.TASK].cancel()
     if stragglers:
-        line = "shutdown: still running after %s s, cancelled: %s" % (timeout, ", ".join(stragglers))
+        line = "shutdown: still running after %s s, cancelled: %s" % (
+            timeout, ", ".join(stragglers))
         print("[ ERROR ] " + line)
         if log is not None:
             log.error(line)

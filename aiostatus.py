@@ -10,7 +10,8 @@ from journal import patterns, wanted  # one grep for every stream
 
 _DOT = "\u25cf"
 _ARROW = "\u2517\u2501\u25ba"
-_COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31, "scheduled": 36}
+_COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31,
+           "scheduled": 36}
 _FAILED = ("ERROR", "failed", "failed (start-limit-hit)")
 _DATA = (str, int, float, bool, type(None), list, tuple, dict)
 _RESULT_WIDTH = 60  # a long result is cut in status lines, never in result()
@@ -246,8 +247,9 @@ def _read(stream, pos):
 
 def show_log(grep):
     stream = aioctl.group().log
-    if hasattr(stream, "cat"):  # a journal knows how to grep itself
-        return stream.cat(grep)
+    cat = getattr(stream, "cat", None)
+    if cat:  # a journal knows how to grep itself
+        return cat(grep)
     pats = patterns(grep)
     for text in _read(stream, 0)[0].splitlines():
         if wanted(text, pats):
@@ -268,8 +270,9 @@ async def follow(grep=""):
     if stream is None:
         print("no log stream: call aioctl.set_log(stream) first")
         return
-    if hasattr(stream, "follow"):
-        return await stream.follow(grep)
+    own = getattr(stream, "follow", None)
+    if own:  # a journal follows itself, without polling
+        return await own(grep)
     pats = patterns(grep)
     pos = _read(stream, 0)[1]
     partial = ""

@@ -158,11 +158,12 @@ async def join(name):
             return None
         if type(rec[END]) is tuple:
             return rec[END][2]
-        if t.changed is None:
+        ev = t.changed
+        if ev is None:
             import asyncio
 
-            t.changed = asyncio.Event()
-        await t.changed.wait()
+            ev = t.changed = asyncio.Event()
+        await ev.wait()
 
 
 # Words that make a kwarg secret: its value is masked in every view and

@@ -10,28 +10,30 @@ import aioservice
 import safemode
 
 JOURNAL_BYTES = 4096  # the RAM journal: the newest log lines that fit
-FILE_LOG = None  # e.g. ("mpsysd.log", 16384): a capped log file that survives a reset
+FILE_LOG = ""  # e.g. "mpsysd.log": a capped log file that survives a reset
+FILE_LOG_BYTES = 16384
 SAFE_MODE_AFTER = 3  # boots in a row that never ran healthy, before safe mode
 HEALTHY_AFTER = 60  # seconds of health that make a boot good (the watcher judges)
 SHUTDOWN_TIMEOUT = 5  # seconds for an orderly stop on Ctrl-C
 
 
 def make_logger(journal):
-    try:
-        import logging  # micropython-lib's, when installed
-    except ImportError:
-        import aiolog as logging
     stream = journal
     if FILE_LOG:
         from filelog import FileLog, Tee
 
-        stream = Tee(journal, FileLog(*FILE_LOG))
+        stream = Tee(journal, FileLog(FILE_LOG, FILE_LOG_BYTES))
+    try:
+        import logging  # micropython-lib's, when installed
+    except ImportError:
+        import aiolog
+
+        log = aiolog.getLogger("mpsysd", stream=stream)
+        log.setLevel(aiolog.DEBUG)  # each service's logger applies its own level
+        return log
     log = logging.getLogger("mpsysd")
-    if hasattr(log, "stream"):  # aiolog
-        log.stream = stream
-    else:  # micropython-lib logging
-        log.addHandler(logging.StreamHandler(stream))
-    log.setLevel(logging.DEBUG)  # each service's logger applies its own level
+    log.addHandler(logging.StreamHandler(stream))
+    log.setLevel(logging.DEBUG)
     return log
 
 
@@ -44,7 +46,7 @@ def want_prompt():
 
 def add_prompt():
     try:
-        import aiorepl  # micropython-lib's, when installed
+        import aiorepl  # pyright: ignore[reportMissingImports]  (micropython-lib's, when installed)
     except ImportError:
         import aioprompt
 

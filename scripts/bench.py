@@ -207,7 +207,8 @@ async def main():
         h = heap()
         lo, hi = h if lo is None else min(lo, h), max(hi, h)
     secs = time.ticks_diff(time.ticks_ms(), t0) / 1000
-    print(h0, heap(), lo, hi, (w.restarts - r0) / secs, aioctl.group().tasks["steady.service"].state == "running")
+    steady = aioctl.group().tasks["steady.service"].state == "running"
+    print(h0, heap(), lo, hi, (w.restarts - r0) / secs, steady)
 asyncio.run(main())
 """
 

@@ -52,7 +52,8 @@ def run(cmd, **kw):
 
 def probe_interpreter(path):
     """(version tuple, mpy version string like '6.3') of a micropython, or None."""
-    code = "import sys;i=sys.implementation;print(i.version[0],i.version[1],i._mpy&255,i._mpy>>8&3)"
+    code = ("import sys;i=sys.implementation;"
+            "print(i.version[0],i.version[1],i._mpy&255,i._mpy>>8&3)")
     try:
         major, minor, mpy, sub = run([path, "-c", code], timeout=10).split()
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -106,7 +107,8 @@ def from_environment():
     if not found:
         return None
     if found[0] < MIN_VERSION:
-        print("get_micropython: skipping %s: version %d.%d is older than 1.23" % ((mp,) + found[0]))
+        print("get_micropython: skipping %s: version %d.%d is older than 1.23"
+              % ((mp,) + found[0]))
         return None
     cross = os.environ.get("MPY_CROSS") or shutil.which("mpy-cross")
     if not cross or probe_cross(cross) != found[1]:
@@ -214,7 +216,8 @@ def main():
         print("get_micropython: cannot provide MicroPython: %s\n%s" % (e, MANUAL), file=sys.stderr)
         return 1
     if not ready():
-        print("get_micropython: %s does not run" % os.path.join(BIN, "micropython"), file=sys.stderr)
+        print("get_micropython: %s does not run" % os.path.join(BIN, "micropython"),
+              file=sys.stderr)
         return 1
     print(os.path.join(BIN, "micropython"))
     return 0

@@ -124,7 +124,8 @@ class Runner:
                                cwd=os.path.dirname(path), check=True)
                 os.remove(path)
         if config is not None:
-            self.write("services.config", config if isinstance(config, str) else json.dumps(config))
+            text = config if isinstance(config, str) else json.dumps(config)
+            self.write("services.config", text)
         if env is not None:
             self.write(".env", env)
 

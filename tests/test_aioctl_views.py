@@ -100,7 +100,8 @@ def test_debug_view_of_task_and_toggle(mp):
     assert re.search(r'File ".*mptest.py", line \d+, in divide\nZeroDivisionError', out), out
     assert "False" in r.lines
     assert r.lines[-4].startswith("● plain: status: running since")
-    assert r.lines[-3:] == ["    Task: <Task>", "    ┗━► args: (1, 2)", "    ┗━► kwargs: {'flag': True}"]
+    assert r.lines[-3:] == ["    Task: <Task>", "    ┗━► args: (1, 2)",
+                            "    ┗━► kwargs: {'flag': True}"]
 
 
 def test_debug_view_of_a_service_with_children(mp):
@@ -130,7 +131,8 @@ def test_debug_view_of_a_service_with_children(mp):
     """)
     assert r.rc == 0, r
     assert r.lines[0] == "● hello.service - Hello example v1.0"
-    assert r.lines[1] == "    Loaded: Service: hello.service from ./aioservices/services/hello_service.py"
+    assert r.lines[1] == ("    Loaded: Service: hello.service from "
+                          "./aioservices/services/hello_service.py")
     assert re.fullmatch(r"    Active: status: running since %s; [01] s ago" % TS, r.lines[2])
     assert r.lines[3:6] == ["    Type: runtime.service", "    Docs: https://example.org/hello",
                             "    Stats: loops: 3"]

@@ -77,7 +77,7 @@ def test_package_files_are_current_and_exist():
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_packages.py"),
                     "--check"], check=True)
     for name, urls in make_packages.packages().items():
-        for dest, src in urls:
+        for _dest, src in urls:
             assert os.path.exists(os.path.join(ROOT, src)), (name, src)
 
 

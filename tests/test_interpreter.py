@@ -30,7 +30,8 @@ def test_second_run_is_cached():
 
 
 def test_interpreter_is_recent_with_asyncio(mp):
-    r = mp.run("import sys, asyncio\nprint(sys.implementation.name, sys.implementation.version >= (1, 23))")
+    r = mp.run("import sys, asyncio\n"
+               "print(sys.implementation.name, sys.implementation.version >= (1, 23))")
     assert r.lines == ["micropython True"], r
 
 

@@ -18,7 +18,7 @@ def test_wraps_around_dropping_whole_lines(mp):
     assert fits == "True" and int(count) + int(dropped) == 40, r
     assert r.lines[1].endswith("| line 39 xxxx")
     assert r.lines[2] == "True"
-    assert all("3" in l for l in r.lines[3:]) and "line 39 xxxx" in r.lines[3:]
+    assert all("3" in line for line in r.lines[3:]) and "line 39 xxxx" in r.lines[3:]
 
 
 def test_buffer_never_grows_and_a_huge_line_is_cut(mp):

@@ -1,7 +1,6 @@
 """Safe mode, orderly shutdown, Ctrl-C, and faults that leave the rest running."""
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time

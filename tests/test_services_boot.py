@@ -36,7 +36,7 @@ def test_require_chain_runs_in_order_independent_ones_concurrently(mp):
     })
     assert r.rc == 0, r
     assert r.lines[0] == "boot order: a -> b -> c -> d"
-    ok = [l for l in r.lines if l.startswith("[ OK ]")]
+    ok = [line for line in r.lines if line.startswith("[ OK ]")]
     assert ok == [
         "[ OK ] Service: d.service from ./aioservices/services/d_service.py --> 'd ok'",
         "[ OK ] Service: a.service from ./aioservices/services/a_service.py --> 'a ok'",
@@ -65,7 +65,8 @@ def test_failed_requirement_stops_the_chain_not_the_rest(mp):
             in r.lines)
     assert ("[ ERROR ] ./aioservices/services/c_service.py: c: not started: dependency failed: b"
             in r.lines)
-    assert "[ OK ] Service: d.service from ./aioservices/services/d_service.py --> 'd ok'" in r.lines
+    assert ("[ OK ] Service: d.service from ./aioservices/services/d_service.py --> 'd ok'"
+            in r.lines)
     assert "trace: ['start a', 'start d', 'end d']" in r.lines
     assert ("outcome: [('a', 'failed'), ('b', 'dependency failed: a'), "
             "('c', 'dependency failed: b'), ('d', 'done')]") in r.lines

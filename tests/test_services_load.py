@@ -29,7 +29,8 @@ class HelloService(Service):
         self.n_loop = 0
 
     def show(self):
-        return "Stats", "   Loop info: exec time: %d ms; # loops: %d" % (self.loop_diff, self.n_loop)
+        return "Stats", "   Loop info: exec time: %d ms; # loops: %d" % (
+            self.loop_diff, self.n_loop)
 
     def on_stop(self, *args, **kwargs):
         return "stopped after %d loops" % self.n_loop
@@ -85,8 +86,10 @@ def test_seed_convention_service_runs_unmodified(mp):
     assert re.search(r"^● hello.service: status: running since", out, re.M)
     assert re.search(r"^● hello.service.child: status: running since", out, re.M)
     assert "● hello.service - Hello example runner v1.0" in r.lines
-    assert "    Loaded: Service: hello.service from ./aioservices/services/hello_service.py" in r.lines
-    assert "    Type: runtime.service" in r.lines and "    Docs: https://example.org/hello" in r.lines
+    assert ("    Loaded: Service: hello.service from ./aioservices/services/hello_service.py"
+            in r.lines)
+    assert "    Type: runtime.service" in r.lines
+    assert "    Docs: https://example.org/hello" in r.lines
     assert re.search(r"    Stats:    Loop info: exec time: \d+ ms; # loops: [56]", out)
     assert "    ┗━► args: [100, 10]" in r.lines
     assert re.search(r"^        ● hello.service.child: status: running", out, re.M)
@@ -100,7 +103,8 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
         "ok": service_file("ok"),
         "zero": "from aioclass import Service\nX = 1\nY = X / 0\n",
         "noobj": "from aioclass import Service\n",
-        "notasync": service_file("notasync", body="return 1").replace("async def task", "def task"),
+        "notasync": service_file("notasync", body="return 1").replace("async def task",
+                                                                      "def task"),
         "undecorated": service_file("undecorated", body="return 1").replace(
             "    @aioctl.aiotask\n    async def task", "    def task"),
     })

@@ -170,7 +170,7 @@ def test_core_services_restart_only_when_configured(mp):
     """, boot=True)
     assert r.rc == 0, r
     # coreok ran once (core: one-shot); coreagain ran once + 2 configured restarts
-    assert [l for l in r.lines if not l.startswith("[ ERROR ]")] == [
+    assert [line for line in r.lines if not line.startswith("[ ERROR ]")] == [
         "coreok failed", "coreagain failed", "4 2"]
 
 

@@ -83,8 +83,9 @@ class WatcherService(Service):
             import sys
 
             text = io.StringIO()
-            sys.print_exception(exc, text)
-            entry[3] = text.getvalue()[-TRACEBACK_CHARS:]
+            # the board stubs miss StringIO as a print_exception target, and getvalue()
+            sys.print_exception(exc, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
+            entry[3] = text.getvalue()[-TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
         else:
             entry[3] = what
         self.total_errors += 1

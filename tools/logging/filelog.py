@@ -5,10 +5,8 @@
 import io
 import os
 
-_Stream = getattr(io, "IOBase", object)
 
-
-class FileLog(_Stream):
+class FileLog(io.IOBase):  # print(file=...) takes only io.IOBase streams on MicroPython
     def __init__(self, path, max_bytes=16384, keep=1):
         self.path = path
         self.max_bytes = max_bytes
@@ -53,7 +51,7 @@ class FileLog(_Stream):
         self.file.close()
 
 
-class Tee(_Stream):
+class Tee(io.IOBase):
     """One stream that writes to several (the journal and a FileLog...)."""
 
     def __init__(self, *streams):

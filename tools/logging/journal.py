@@ -8,9 +8,6 @@ import io
 
 from aioctl import match
 
-# print(file=...) takes only io.IOBase streams on MicroPython
-_Stream = getattr(io, "IOBase", object)
-
 
 def patterns(grep):
     """grep (a pattern or a list of them; * wildcards) as patterns that match
@@ -24,7 +21,7 @@ def wanted(line, pats):
     return not pats or any(match(p, line) for p in pats)
 
 
-class Journal(_Stream):
+class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on MicroPython
     MASK = "****"  # what a secret becomes in the journal
 
     def __init__(self, size=4096):
@@ -125,7 +122,8 @@ class Journal(_Stream):
             self.event = asyncio.Event()
         pos = self.head
         while True:
-            for line, pos in self.lines(pos):
+            for line, after in self.lines(pos):
+                pos = after  # where this follower has read up to
                 if wanted(line, pats):
                     print(line)
             self.event.clear()  # no await since reading: nothing is missed

@@ -14,7 +14,9 @@ class ServiceLogger:
 
     def child(self, cname):
         """A logger for a child task: [name.service.cname], the same level."""
-        return ServiceLogger(self.log, "%s.%s" % (self.name, cname), self.level)
+        log = ServiceLogger(self.log, "%s.%s" % (self.name, cname))
+        log.level = self.level
+        return log
 
     def setLevel(self, level):
         self.level = level_of(level)
