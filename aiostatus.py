@@ -6,7 +6,7 @@ import sys
 import time
 
 import aioctl
-from journal import patterns, wanted  # one grep for every stream
+from aiogrep import patterns, wanted  # one grep for every stream, as the journal's
 
 _DOT = "\u25cf"
 _ARROW = "\u2517\u2501\u25ba"

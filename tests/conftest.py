@@ -25,7 +25,8 @@ MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
 CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
 LIB = os.path.join(ROOT, ".build", "mpy")
 LOGGING = os.path.join(LIB, "tools", "logging")  # on a board these sit in /lib too
-MPLIB = os.path.join(ROOT, "tests", "mplib")  # helpers for the test scripts
+MPLIB_SRC = os.path.join(ROOT, "tests", "mplib")  # helpers for the test scripts...
+MPLIB = os.path.join(ROOT, ".build", "mplib")  # ...compiled
 DEFAULT_HEAP = "64K"
 
 
@@ -172,7 +173,8 @@ def board(request):
         subprocess.run(mpremote + ["mkdir", ":/lib"], capture_output=True)  # may exist
         files = [os.path.join(LIB, f) for f in sorted(os.listdir(LIB)) if f.endswith(".mpy")]
         files += [os.path.join(LOGGING, f) for f in sorted(os.listdir(LOGGING))]
-        files += [os.path.join(MPLIB, f) for f in sorted(os.listdir(MPLIB)) if f.endswith(".py")]
+        files += [os.path.join(MPLIB_SRC, f) for f in sorted(os.listdir(MPLIB_SRC))
+                  if f.endswith(".py")]
         for path in files + [os.path.join(LIB, "aioservices")]:
             subprocess.run(mpremote + ["cp", "-r", path, ":/lib/"], check=True)
     return port
@@ -183,6 +185,12 @@ def compiled():
     if not os.path.exists(MICROPYTHON):
         pytest.exit("no MicroPython at %s: run `make micropython`" % MICROPYTHON, 2)
     compile_mpy.compile_to(LIB)
+    # the test helpers too, so that compiling them takes no room in a test's heap
+    os.makedirs(MPLIB, exist_ok=True)
+    for name in os.listdir(MPLIB_SRC):
+        if name.endswith(".py"):
+            subprocess.run([CROSS, "-o", os.path.join(MPLIB, name[:-3] + ".mpy"), name],
+                           cwd=MPLIB_SRC, check=True)
     return LIB
 
 

@@ -6,19 +6,7 @@
 import asyncio
 import io
 
-from aioctl import match
-
-
-def patterns(grep):
-    """grep (a pattern or a list of them; * wildcards) as patterns that match
-    anywhere in a line; [] matches every line."""
-    if isinstance(grep, str):
-        grep = [grep]
-    return ["*%s*" % p for p in grep if p]
-
-
-def wanted(line, pats):
-    return not pats or any(match(p, line) for p in pats)
+from aiogrep import patterns, wanted
 
 
 class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on MicroPython
