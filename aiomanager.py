@@ -236,14 +236,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=False):
     svc = registry.get(name)
     if svc is None or isinstance(svc, Failed) or name in errors:
         return None
-    missing = _requirements_met(svc)
-    if missing:
-        _problem(name, "%s: %s: not started: dependency failed: %s"
-                 % (svc.path, name, missing), log)
-        return None
-    if _try_start(svc, log):
-        _say("[ OK ] %r loaded" % (svc,), debug, log if debug_log else None)
-    return svc
+    return svc if _start_ordered({name: svc}, debug, log, debug_log) else None
 
 
 def unload(name):
@@ -255,8 +248,7 @@ def unload(name):
     errors.pop(name, None)
     task = name + ".service"
     if task in aioctl.group().recs:
-        aioctl.stop(task)
-        aioctl.delete(task)
+        aioctl.delete(task)  # on_stop runs; its schedule and child tasks go too
     found.unload(name)
     gc.collect()
     return svc

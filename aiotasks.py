@@ -138,8 +138,12 @@ def reset():
 
 
 def delete(*names):
-    """Remove tasks from the table; running ones are stopped first."""
+    """Remove tasks from the table; running ones are stopped first, and
+    scheduled ones lose their future runs."""
+    sch = sys.modules.get("aioschedule")
     for name in names:
+        if sch:
+            sch.cancel(name)
         aioctl.act(name, aioctl.DELETE)
 
 

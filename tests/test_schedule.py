@@ -112,3 +112,18 @@ def test_a_run_still_going_is_not_started_twice(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["2 running"]
+
+
+def test_delete_cancels_the_schedule(mp):
+    r = mp.run_async("""
+        import aioschedule
+        async def job():
+            return 1
+        aioctl.enter(job, (), {}, "job", start=False)
+        aioschedule.schedule("job", start_in=0.05, repeat=0.05)
+        aioctl.delete("job")
+        await asyncio.sleep_ms(120)
+        print(aioschedule.schedules(), sorted(aioctl.group().tasks))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["{} []"]  # no timer left to fail on a missing task
