@@ -5,15 +5,17 @@
 # aiotasks.py.
 import asyncio
 import sys
-from time import time
+from time import ticks_ms
 from micropython import const
 
 # One record per task: a 6-tuple, the smallest object that holds it all
 # (64 bytes of heap on a 64-bit port, 32 on an ESP32):
 #   (func, args, kwargs or None, asyncio task, since, end)
 # end is None while the task runs, an intent while a cancel is pending, and
-# (done_at, state, result, extra) once it has finished. The field indexes
-# are public for aiotasks, whose TaskView reads records for the views.
+# (done_at, state, result, extra) once it has finished. since and done_at
+# are ticks_ms (small ints: no heap); the views turn them into dates with
+# the current clock. The field indexes are public for aiotasks, whose
+# TaskView reads records for the views.
 FUNC = const(0)
 ARGS = const(1)
 KW = const(2)
@@ -65,9 +67,12 @@ class Table:
         self.debug = False
         self.color = True
         self.log = None  # a stream set by set_log()
-        # the Event that tasks() joins wait on, made when one waits
+        # pulsed each time a task ends (join() and the watcher wait on it);
+        # made when one first waits
         self.changed = None  # type: asyncio.Event | None
-        self.started = int(time())  # for the uptime in top()
+        self.planned = {}  # name -> ticks_ms of a restart a supervisor plans
+        self.failures = {}  # name -> its last failure, kept over a restart
+        self.started = ticks_ms()  # for the uptime in top()
 
     @property
     def tasks(self):
@@ -108,14 +113,14 @@ def match(pattern, name):
 def select(pattern=None, children=False):
     """Names that pattern (None: all, `*` wildcards) picks, sorted.
 
-    With children, a service's child tasks come with it. An exact name that
-    is not in the table raises KeyError.
+    With children, a service's child tasks come with it. When nothing
+    matches, one line says so and names what exists.
     """
     recs = group().recs
     if pattern is None:
         return sorted(recs)
-    if "*" not in pattern and pattern not in recs:
-        raise KeyError(pattern)
+    if "*" not in pattern and pattern in recs and not children:
+        return [pattern]
     found = []
     for n in recs:
         if match(pattern, n):
@@ -125,8 +130,13 @@ def select(pattern=None, children=False):
             i = n.find(".service.")
             if i > 0 and n[: i + 8] in found and n not in found:
                 found.append(n)
+    if not found:
+        import aiotasks
+
+        aiotasks.nothing(pattern)
     found.sort()
     return found
+
 
 
 def set_field(name, i, value):
@@ -148,15 +158,28 @@ def _call_kw(kw):
     return kw
 
 
+def _coro(func, args, kw):
+    if func is None:
+        raise ValueError("a coroutine object given to add() runs once; add its function")
+    return func(*args, **_call_kw(kw))
+
+
+def _name_of(run):
+    # The coroutine function's own name (what an @aiotask wrapper hides):
+    # MicroPython's generators have no __name__, but their repr holds it.
+    text = repr(run.coro if isinstance(run, Job) else run)
+    i = text.find("'")
+    j = text.find("'", i + 1)
+    return text[i + 1:j] if 0 <= i < j else "task"
+
+
 def _launch(func, args, kw, run=None):
     """Start func(*args, **kwargs), or run when given, as an asyncio task.
 
     Returns the new record.
     """
     if run is None:
-        if func is None:
-            raise ValueError("a coroutine object given to add() runs once; add its function")
-        run = func(*args, **_call_kw(kw))
+        run = _coro(func, args, kw)
     if isinstance(run, Job):
         run = run.coro
     elif not hasattr(run, "send"):
@@ -165,7 +188,16 @@ def _launch(func, args, kw, run=None):
     # asyncio calls a callable state with (task, exception) when the task
     # ends: completion is seen without a wrapper coroutine per task.
     task.state = _done
-    return (func, args, kw, task, int(time()), None)
+    return (func, args, kw, task, ticks_ms(), None)
+
+
+def _relaunch(t, name, rec):
+    # Start a finished record again; its failure stays readable by traceback().
+    end = rec[END]
+    if type(end) is tuple and end[1] == "ERROR":
+        t.failures[name] = end[2]
+    t.planned.pop(name, None)
+    t.recs[name] = _launch(rec[FUNC], rec[ARGS], rec[KW])
 
 
 def add(func, *args, name=None, **kwargs):
@@ -187,7 +219,14 @@ def enter(func, args, kwargs, name=None, start=True):
         run, func = func, None
         if isinstance(run, Job):
             kwargs = {"on_stop": run.on_stop, "on_error": run.on_error}
-    name = name or kwargs.get("_id") or getattr(func, "__name__", "task")
+    name = name or kwargs.get("_id")
+    if not name:  # named after the coroutine function, decorated or not
+        if run is None:
+            run = _coro(func, args, kwargs)
+        name = _name_of(run)
+        if not start:
+            (run.coro if isinstance(run, Job) else run).close()
+            run = None
     if name in recs:
         n = 1
         while "%s@%d" % (name, n) in recs:
@@ -197,7 +236,7 @@ def enter(func, args, kwargs, name=None, start=True):
     if start:
         recs[name] = _launch(func, args, kw, run)
     else:
-        recs[name] = (func, args, kw, None, int(time()), _WAITING)
+        recs[name] = (func, args, kw, None, ticks_ms(), _WAITING)
     return name
 
 
@@ -212,12 +251,12 @@ def _done(task, er):
             try:
                 _finish(t, name, rec, er)
             except Exception as e:  # a record is never lost to a bug in a hook's output
-                t.recs[name] = rec[:5] + ((int(time()), "ERROR", e, None),)
+                t.recs[name] = rec[:5] + ((ticks_ms(), "ERROR", e, None),)
             break
     ev = t.changed
-    if ev:
-        t.changed = None
+    if ev:  # wake whoever waits for an end; they look at the table themselves
         ev.set()
+        ev.clear()
 
 
 def _finish(t, name, rec, er):
@@ -247,11 +286,17 @@ def _finish(t, name, rec, er):
         what = "%s: %s" % (type(result).__name__, result) if state == "ERROR" else state
         (log.error if state == "ERROR" else log.info)("[%s] %s" % (name, what))
     intent = rec[END]
-    t.recs[name] = rec[:5] + ((int(time()), state, result, extra),)
+    rec = t.recs[name] = rec[:5] + ((ticks_ms(), state, result, extra),)
     if intent == RESTART and rec[FUNC]:
-        t.recs[name] = _launch(rec[FUNC], args, rec[KW])
+        _relaunch(t, name, rec)
     elif intent == DELETE:
-        del t.recs[name]
+        _forget(t, name)
+
+
+def _forget(t, name):
+    del t.recs[name]
+    t.planned.pop(name, None)
+    t.failures.pop(name, None)
 
 
 def stop(name=None, stop_sch=True):
@@ -275,7 +320,8 @@ def act(name, intent):
     A service's child tasks follow it, except that they are only stopped
     when it starts again: the service's new run adds them again.
     """
-    recs = group().recs
+    t = group()
+    recs = t.recs
     try:
         me = asyncio.current_task()
     except RuntimeError:  # no loop runs: the caller is not a task
@@ -290,11 +336,16 @@ def act(name, intent):
             what = _STOP  # a child of the service name picks
         if type(end) is tuple:  # finished
             if what == _STOP:
+                if key in t.planned:  # a user stop cancels a planned restart
+                    import aiotasks
+
+                    aiotasks.hold(t, key, rec)
+                    hit = True
                 continue
             if what == DELETE:
-                del recs[key]
+                _forget(t, key)
             else:
-                recs[key] = _launch(rec[FUNC], rec[ARGS], rec[KW])
+                _relaunch(t, key, rec)
         elif end is None:  # running
             if what == _START:
                 continue

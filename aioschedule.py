@@ -66,6 +66,8 @@ async def _run(name, timer):
             wait = time.ticks_diff(timer[1], time.ticks_ms())
             if wait > 0:
                 await asyncio.sleep_ms(wait)
+            if name not in aioctl.group().recs:
+                raise LookupError("its task is gone")
             aioctl.start(name)  # a run still going on is left to finish
             if not repeat_ms:
                 break

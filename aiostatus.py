@@ -22,6 +22,11 @@ def stamp(t):
     return "%d-%02d-%02d %02d:%02d:%02d" % time.localtime(t)[:6]
 
 
+def duration(ms):
+    """How long a run took: `120 ms` below a second, else as span()."""
+    return "%d ms" % ms if ms < 1000 else span(ms // 1000)
+
+
 def span(secs):
     """A duration as `4 s`, `00:01:22` or `2 d 03:00:00`."""
     if secs < 60:
@@ -41,30 +46,43 @@ def _dot(state):
     return "\x1b[%dm%s\x1b[0m" % (color, _DOT) if color else _DOT
 
 
-def _next_run(name, now):
-    # "; next in 25 s @ 10:00:40" for a task with a schedule
+def _next_run(name):
+    # "; next in 25 s @ 10:00:40" for a task with a schedule; the date is
+    # the second the run falls in, by the ms
     sch = sys.modules.get("aioschedule")
     ms = sch.next_run(name) if sch else None
     if ms is None:
         return ""
-    return "; next in %s @ %s" % (span(ms // 1000), stamp(now + (ms + 999) // 1000)[11:])
+    from aiotasks import wall_ms
+
+    return "; next in %s @ %s" % (span((ms + 500) // 1000),
+                                  stamp((wall_ms() + ms) // 1000)[11:])
+
+
+def _restart(name):
+    # "; restart in 2 s" for a failed task whose restart is planned
+    due = aioctl.group().planned.get(name)
+    if due is None:
+        return ""
+    return "; restart in %s" % duration(max(0, time.ticks_diff(due, time.ticks_ms())))
 
 
 def summary(view, now):
-    """What follows `status: ` for one task."""
+    """What follows `status: ` for one task (now: the wall clock, seconds)."""
     state = view.state
     if state == "failed" and getattr(view.service, "limit_hit", False):
         state = "failed (start-limit-hit)"
-    nxt = _next_run(view.name, now)
+    nxt = _next_run(view.name)
     if state in ("running", "stopping"):
         return "%s since %s; %s ago%s" % (state, stamp(view.since), span(now - view.since), nxt)
     done = view.done_at
     if done is None:  # waiting for its first run
         return state + nxt
     text = "%s @ %s; %s ago (ran %s) --> " % (state, stamp(done), span(now - done),
-                                              span(done - view.since))
+                                              duration(view.ran_ms))
     if nxt:
         text = "scheduled - " + text
+    nxt += _restart(view.name)
     if state in _FAILED:
         return text + error_line(view.result) + nxt
     res = repr(view.result)
@@ -132,9 +150,13 @@ def _details(name, view, now):
 
 
 def status(name=None, log=True, debug=False):
+    from aiotasks import wall_ms
+
     t = aioctl.group()
-    now = int(time.time())
+    now = wall_ms() // 1000
     names = aioctl.select(name)
+    if not names:
+        return
     if debug or t.debug:
         shown = set(names)
         for n in names:
@@ -153,19 +175,25 @@ def print_traceback(exc):
 
 
 def traceback(name):
+    """Print the traceback of the tasks name picks: their last failure (kept
+    after a restart until the next one) and any exception a hook raised."""
+    from aiotasks import last_failure
+
     names = aioctl.select(name)
     for n in names:
         view = aioctl.group().tasks[n]
-        failed = view.state in _FAILED
+        exc = last_failure(n)
         hook_failed = isinstance(view.extra, Exception)
-        if len(names) > 1 and (failed or hook_failed):
+        if len(names) > 1 and (exc or hook_failed):
             print("%s %s:" % (_dot(view.state), n))
-        if failed:
-            print_traceback(view.result)
+        if exc and view.state not in _FAILED:
+            print("%s: %s now; its last failure:" % (n, view.state))
+        if exc:
+            print_traceback(exc)
         if hook_failed:
             print("%s: a hook raised:" % n)
             print_traceback(view.extra)
-        if len(names) == 1 and not (failed or hook_failed):
+        if len(names) == 1 and not (exc or hook_failed):
             print("%s: no traceback (%s)" % (n, view.state))
 
 
@@ -184,24 +212,29 @@ def top():
     import aiotasks
 
     t = aioctl.group()
-    now = int(time.time())
     gc.collect()
     counts = {}
+    sch = sys.modules.get("aioschedule")
     for n in aioctl.select():
         state = t.tasks[n].state
+        if state in ("done", "stopped") and sch and sch.next_run(n) is not None:
+            state = "scheduled"  # between two runs of its schedule
         counts[state] = counts.get(state, 0) + 1
     lag = aiotasks.lag_ms
     print("mpsysd: up %s; heap %d B used, %d B free; loop lag %s" % (
-        span(now - t.started), gc.mem_alloc(), gc.mem_free(),
+        span(time.ticks_diff(time.ticks_ms(), t.started) // 1000), gc.mem_alloc(), gc.mem_free(),
         "%d ms (max %d ms)" % (lag, aiotasks.lag_max_ms) if lag is not None else "not measured"))
     print("tasks: %d (%s)" % (sum(counts.values()), ", ".join(
         "%s %d" % (s, counts[s]) for s in sorted(counts))))
     failed = counts.get("ERROR", 0) + counts.get("failed", 0)
     reg = sys.modules.get("aioservice")
     if reg:
-        broken = sum(1 for n in reg.errors if n in reg.registry)  # not "(config)"
-        print("services: %d loaded, %d not running; errors: %d" % (
-            sum(1 for s in reg.registry.values() if s.loaded), broken, failed + broken))
+        loaded = [n for n, s in reg.registry.items() if s.loaded]
+        down = [n for n in loaded if n + ".service" not in t.recs
+                or t.tasks[n + ".service"].state in _FAILED + ("stopped",)]
+        broken = [n for n in reg.errors if n in reg.registry and n not in loaded]
+        print("services: %d loaded, %d not running, %d not loaded; errors: %d" % (
+            len(loaded), len(down), len(broken), failed + len(broken)))
     else:
         print("errors: %d" % failed)
 

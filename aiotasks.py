@@ -45,7 +45,8 @@ class TaskView:
 
     @property
     def since(self):
-        return self._rec()[SINCE]
+        """When it started, in seconds since the epoch (by the current clock)."""
+        return wall(self._rec()[SINCE])
 
     def _end(self, i):
         end = self._rec()[END]
@@ -53,7 +54,15 @@ class TaskView:
 
     @property
     def done_at(self):
-        return self._end(0)
+        """When it ended (seconds since the epoch), or None."""
+        end = self._end(0)
+        return None if end is None else wall(end)
+
+    @property
+    def ran_ms(self):
+        """How long its last run took (ms), or None while it runs."""
+        end = self._end(0)
+        return None if end is None else time.ticks_diff(end, self._rec()[SINCE])
 
     @property
     def result(self):
@@ -107,9 +116,45 @@ class Tasks:
         return [(n, TaskView(n)) for n in aioctl.group().recs]
 
 
+def nothing(pattern):
+    """Say, in one line, that pattern names no task, and what there is."""
+    names = sorted(aioctl.group().recs)
+    more = " ... (%d in all)" % len(names) if len(names) > 12 else ""
+    print("aioctl: no task matches %r; tasks: %s%s" % (
+        pattern, ", ".join(names[:12]) or "none", more))
+
+
+def hold(t, name, rec):
+    # A failed task whose restart was planned, stopped by the user: it stays
+    # down, as `stopped`; its failure stays readable by traceback().
+    del t.planned[name]
+    end = rec[END]
+    if end[1] == "ERROR":
+        t.failures[name] = end[2]
+    t.recs[name] = rec[:5] + ((end[0], "stopped", None, end[3]),)
+
+
+def wall_ms():
+    """The wall clock in ms since the epoch (to the ms where the port can)."""
+    try:
+        return time.time_ns() // 1000000
+    except AttributeError:  # a port without time_ns(): whole seconds
+        return int(time.time()) * 1000
+
+
+def wall(ticks):
+    """A ticks_ms reading as seconds since the epoch, by the current clock:
+    a clock set (NTP) after the reading moves the date, not the duration."""
+    return (wall_ms() - time.ticks_diff(time.ticks_ms(), ticks)) // 1000
+
+
 def result(name):
     """The task's result: its return value, on_stop's, or its exception."""
-    end = aioctl.group().recs[name][END]
+    rec = aioctl.group().recs.get(name)
+    if rec is None:
+        nothing(name)
+        return None
+    end = rec[END]
     return end[2] if type(end) is tuple else None
 
 
@@ -137,6 +182,15 @@ def reset():
     aioctl._table = None
 
 
+def last_failure(name):
+    """The exception name's task failed with last (kept over a restart), or None."""
+    recs = aioctl.group().recs
+    end = recs[name][END] if name in recs else None
+    if type(end) is tuple and end[1] == "ERROR":
+        return end[2]
+    return aioctl.group().failures.get(name)
+
+
 def delete(*names):
     """Remove tasks from the table; running ones are stopped first, and
     scheduled ones lose their future runs."""
@@ -162,12 +216,17 @@ async def join(name):
             return None
         if type(rec[END]) is tuple:
             return rec[END][2]
-        ev = t.changed
-        if ev is None:
-            import asyncio
+        await ended()
 
-            ev = t.changed = asyncio.Event()
-        await ev.wait()
+
+def ended():
+    """An awaitable that wakes at the next end of any managed task."""
+    t = aioctl.group()
+    if t.changed is None:
+        import asyncio
+
+        t.changed = asyncio.Event()
+    return t.changed.wait()
 
 
 # Words that make a kwarg secret: its value is masked in every view and

@@ -191,16 +191,23 @@ def test_cancellation_propagates_into_awaited_code(mp):
     assert r.lines == ["['inner finally', 'outer saw cancel']", "stopped done swallowed"]
 
 
-def test_unknown_names_raise_keyerror(mp):
+def test_unknown_names_say_so_in_one_line(mp):
     r = mp.run_async("""
-        for call in (aioctl.stop, aioctl.start, aioctl.restart, aioctl.result, aioctl.status):
-            try:
-                call("nope")
-            except KeyError as e:
-                print("KeyError", e)
+        from mptest import forever
+        aioctl.add(forever, name="alpha")
+        aioctl.add(forever, name="beta")
+        for call in (aioctl.stop, aioctl.start, aioctl.restart, aioctl.result, aioctl.status,
+                     aioctl.traceback, aioctl.delete):
+            print(call("nope"))
+        print(aioctl.status("nonexist*"))
+        print(sorted(aioctl.group().recs))
     """)
     assert r.rc == 0, r
-    assert r.lines == ["KeyError nope"] * 5
+    said = "aioctl: no task matches 'nope'; tasks: alpha, beta"
+    assert r.lines == [said, "False", said, "False", said, "False", said, "None", said, "None",
+                       said, "None", said, "None",
+                       "aioctl: no task matches 'nonexist*'; tasks: alpha, beta", "None",
+                       "['alpha', 'beta']"]
 
 
 def test_tasks_gives_joinable_awaitables(mp):
@@ -219,3 +226,31 @@ def test_tasks_gives_joinable_awaitables(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["['a', 'b', ZeroDivisionError('divide by zero',), None]", "[]"]
+
+
+def test_decorated_functions_name_their_tasks(mp):
+    # An @aiotask function was named after its wrapper (`call`, `call@1`).
+    r = mp.run_async("""
+        from mptest import managed, forever
+
+        class Svc:
+            @aioctl.aiotask
+            async def blink(self, n):
+                await asyncio.sleep_ms(50)
+
+        print(aioctl.add(managed, 1), aioctl.add(managed, 2), aioctl.add(managed(3)))
+        print(aioctl.add(Svc().blink, 1), aioctl.add(forever))
+        print(aioctl.enter(managed, (4,), {}, start=False))
+        print(aioctl.add(managed, 5, _id="mine"), aioctl.add(managed, 6, name="given"))
+        await asyncio.sleep_ms(10)
+        print(" ".join("%s=%s" % (n, aioctl.group().tasks[n].state) for n in aioctl.select()))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == [
+        "managed managed@1 managed@2",
+        "blink forever",
+        "managed@3",
+        "mine given",
+        "blink=running forever=running given=running managed=running managed@1=running "
+        "managed@2=running managed@3=scheduled mine=running",
+    ]

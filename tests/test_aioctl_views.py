@@ -20,7 +20,7 @@ def test_status_lines_like_systemctl(mp):
         aioctl.status("hello*")
     """)
     assert r.rc == 0, r
-    done = r"@ %s; [01] s ago \(ran [01] s\) --> " % TS
+    done = r"@ %s; [01] s ago \(ran \d{1,2} ms\) --> " % TS
     expected = [
         r"● answer: status: done %sresult: 42" % done,
         r"● bad: status: ERROR %sZeroDivisionError: divide by zero" % done,
@@ -61,6 +61,23 @@ def test_durations_and_timestamps(mp):
     assert r.lines[:8] == ["0 s", "4 s", "59 s", "00:01:22", "01:00:00", "23:59:59",
                            "1 d 01:01:01", "2 d 07:33:20"]
     assert r.lines[8] in ("1970 20", "1969 20")
+
+
+def test_runs_under_a_second_show_in_ms(mp):
+    r = mp.run_async("""
+        from mptest import returns
+        import aiostatus
+        aioctl.group().color = False
+        aioctl.add(returns, 1, 100, name="quick")
+        await asyncio.sleep_ms(150)
+        aioctl.status()
+        print(aiostatus.duration(0), aiostatus.duration(999), aiostatus.duration(1000),
+              aiostatus.duration(61000))
+    """)
+    assert r.rc == 0, r
+    assert re.fullmatch(r"● quick: status: done @ %s; 0 s ago \(ran 1\d\d ms\) --> result: 1" % TS,
+                        r.lines[0]), r
+    assert r.lines[1] == "0 ms 999 ms 1 s 00:01:01"
 
 
 def test_ago_and_runtime_grow_with_time(mp):

@@ -1,5 +1,6 @@
 """aioschedule: start_in / at / repeat, millisecond timing without drift."""
 import re
+import time
 
 from conftest import service_file
 
@@ -54,7 +55,7 @@ def test_status_shows_scheduled_and_next_run(mp):
     assert re.fullmatch(r"● world.service: status: scheduled; next in 0 s @ \d\d:\d\d:\d\d",
                         r.lines[0]), r
     assert re.fullmatch(r"● world.service: status: scheduled - done @ [-\d]+ [:\d]+; [01] s ago "
-                        r"\(ran [01] s\) --> result: 'ran'; next in 00:01:29 @ \d\d:\d\d:\d\d",
+                        r"\(ran \d ms\) --> result: 'ran'; next in 00:01:30 @ \d\d:\d\d:\d\d",
                         r.lines[1]), r
     assert r.lines[2] == "[('repeat', 90), ('start_in', 0.3)]"
 
@@ -127,3 +128,32 @@ def test_delete_cancels_the_schedule(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["{} []"]  # no timer left to fail on a missing task
+
+
+def test_next_run_shows_the_second_the_run_falls_in(mp):
+    """The `@ hh:mm:ss` of the next run is the second the run happens in
+    (it was one second late), for several fractions of a second."""
+    r = mp.run_async("""
+        import aioschedule, aiostatus, time
+        aioctl.group().color = False
+        ran = {}
+
+        async def job(n):
+            ran[n] = time.time_ns() // 1000000
+
+        for n, start_in in enumerate((0.25, 0.5, 0.75, 1.1)):
+            aioctl.enter(job, (n,), {}, "j%d" % n, start=False)
+            aioschedule.schedule("j%d" % n, start_in=start_in)
+            aioctl.status("j%d" % n)
+        await asyncio.sleep_ms(1300)
+        print(ran)
+    """)
+    assert r.rc == 0, r
+    ran = eval(r.lines[-1])
+    for n, text in enumerate(r.lines[:4]):
+        shown = re.search(r"@ (\d\d):(\d\d):(\d\d)$", text).groups()
+        local = time.localtime(ran[n] // 1000)
+        second = lambda t: "%02d:%02d:%02d" % (t.tm_hour, t.tm_min, t.tm_sec)  # noqa: E731
+        late = time.localtime(ran[n] // 1000 - 1)  # the run itself may be a few ms late
+        assert ":".join(shown) == second(local) or (
+            ran[n] % 1000 < 30 and ":".join(shown) == second(late)), (text, ran[n])

@@ -12,13 +12,16 @@ import safemode
 from aioclass import Service
 
 # Restart policy defaults, declared once; services.config overrides them
-# per service (top-level keys of its entry).
+# per service (top-level keys of its entry). As in systemd, the window
+# covers the burst: a service that fails at once every time is restarted
+# after 0.1, 0.2, 0.4, 0.8 and 1.6 s, and its sixth failure, 6.3 s after
+# the first, is within the 10 s window: start-limit-hit.
 POLICY = {
     "restart": "on-failure",  # or "always" (also after a clean end), "no"
-    "restart_delay": 1,  # seconds before a restart; doubles after each failure...
-    "restart_delay_max": 60,  # ...up to this; back to the start after restart_window s of health
+    "restart_delay": 0.1,  # seconds before a restart; doubles after each failure...
+    "restart_delay_max": 30,  # ...up to this; back to the start after restart_window s of health
     "max_restarts": 5,  # more restarts than this...
-    "restart_window": 60,  # ...within this many seconds: start-limit-hit, no more restarts
+    "restart_window": 10,  # ...within this many seconds: start-limit-hit, no more restarts
     "watchdog": 0,  # seconds a service may go without check_in() before it is hung; 0: never
 }
 MAX_ERROR_KINDS = 8  # exception types kept per service in the report; the rest are "other"
@@ -36,7 +39,6 @@ class Track:
         self.run_since = 0
         self.ours = None  # the asyncio task of the last restart made by the watcher
         self.fails = 0  # failures in a row: the backoff exponent
-        self.due = None  # ticks_ms when a restart is due
         self.window = 0  # ticks_ms when the current restart window began...
         self.starts = 0  # ...and the restarts in it (systemd's start limit: O(1) memory)
         self.hung = False
@@ -59,6 +61,7 @@ class WatcherService(Service):
         self.problems = []  # why the system is not healthy now (reused every round)
         self.said = ""  # the problems last logged, so that they are logged once
         self.report_file = None
+        self.alarm = None  # ticks_ms the next restart alarm is set for
 
     def policy_of(self, svc):
         p = dict(POLICY, **svc.policy)
@@ -134,13 +137,15 @@ class WatcherService(Service):
                 svc.limit_hit = False
                 track = self.tracks.get(n)
                 if track:
-                    track.starts, track.fails, track.due = 0, 0, None
+                    track.starts, track.fails = 0, 0
 
     # -- one round -------------------------------------------------------
 
-    def sweep(self, now):
-        """Look at every service once: ends, restarts that are due, hangs."""
-        recs = aioctl.group().recs
+    def sweep(self, now, tick):
+        """Look at every service once: ends and restarts that are due; on a
+        tick (every period) also hangs and services that are down."""
+        t = aioctl.group()
+        recs = t.recs
         for name, svc in aioservice.registry.items():
             if svc is self or not svc.loaded:
                 continue
@@ -152,20 +157,28 @@ class WatcherService(Service):
                 continue
             end = rec[aioctl.END]
             if end is None:
-                self.running(name, svc, track, rec[aioctl.TASK], now)
+                if tick:
+                    self.running(name, svc, track, rec[aioctl.TASK], now)
             elif type(end) is tuple and end[1] != "scheduled":
                 if rec[aioctl.TASK] is not track.seen:
                     track.seen = rec[aioctl.TASK]
                     self.ended(name, svc, track, end, now)
-                if track.due is not None and time.ticks_diff(now, track.due) >= 0:
-                    self.restart(name, svc, track, now)
-                if track.policy["watchdog"] and (track.due is not None or svc.limit_hit):
+                due = t.planned.get(track.task)
+                if due is not None:
+                    wait = time.ticks_diff(due, now)
+                    if wait <= 0:
+                        self.restart(name, svc, track, now)
+                    elif self.alarm is None or time.ticks_diff(due, self.alarm) < 0:
+                        self.alarm = due  # wake then, not at the next tick
+                        asyncio.create_task(self.wake_in(wait))
+                if tick and track.policy["watchdog"] and (due is not None or svc.limit_hit
+                                                          or end[1] == "ERROR"):
                     self.problems.append(name + " down")  # a watched service that failed
 
     def running(self, name, svc, track, task, now):
         p = track.policy
         if task is not track.run:  # a new run (restarted by us or by a user)
-            track.run, track.run_since, track.due = task, now, None
+            track.run, track.run_since = task, now
             if getattr(svc, "limit_hit", False):  # a user started it again
                 self.reset_failed(name)
         up = time.ticks_diff(now, track.run_since)
@@ -203,11 +216,18 @@ class WatcherService(Service):
         if (failed and p["restart"] != "no") or (state == "done" and p["restart"] == "always"):
             delay = min(p["restart_delay"] * 2 ** track.fails, p["restart_delay_max"])
             track.fails += 1
-            track.due = time.ticks_add(now, int(delay * 1000))
+            # the plan sits in the task table: a user's aioctl.stop() cancels it
+            aioctl.group().planned[track.task] = time.ticks_add(now, int(delay * 1000))
+
+    async def wake_in(self, ms):
+        # An alarm for a planned restart: wakes the watcher when it is due.
+        await asyncio.sleep_ms(ms)
+        self.alarm = None
+        self.pulse()
 
     def restart(self, name, svc, track, now):
         p = track.policy
-        track.due = None
+        aioctl.group().planned.pop(track.task, None)
         if aioservice.stopping:  # shutting down: nothing comes back
             return
         if time.ticks_diff(now, track.window) > p["restart_window"] * 1000:
@@ -264,20 +284,49 @@ class WatcherService(Service):
             self.wdt = WDT(timeout=self.wdt_ms)
         except ImportError:  # the unix port: guard() plays the watchdog
             pass
-        period_ms = int(period * 1000)
-        last = self.fed = time.ticks_ms()
+        import aiotasks
+
+        self.period_ms = int(period * 1000)
+        self.lag = 0
+        self.ticked = False
+        self.fed = time.ticks_ms()
+        ticker = asyncio.create_task(self.tick())
+        try:
+            while True:
+                # woken by any task's end, by a due restart and by the tick
+                await aiotasks.ended()
+                now = time.ticks_ms()
+                tick, self.ticked = self.ticked, False
+                if tick:
+                    self.problems.clear()
+                try:
+                    self.sweep(now, tick)
+                    if tick:
+                        self.guard(now, self.lag, max_lag * 1000, healthy_after * 1000)
+                except Exception as e:  # the supervisor outlives a bad round (a reset ends it)
+                    self.note_error(self.name, e)
+                    print("[ ERROR ] watcher: %s: %s" % (type(e).__name__, e))
+        finally:
+            ticker.cancel()
+
+    def pulse(self):
+        ev = aioctl.group().changed
+        if ev:
+            ev.set()
+            ev.clear()
+
+    async def tick(self):
+        # Every period: a round that also checks hangs and feeds the watchdog.
+        # How late this sleep wakes is the loop's lag.
+        period_ms = self.period_ms
+        last = time.ticks_ms()
         while True:
             await asyncio.sleep_ms(period_ms)
             now = time.ticks_ms()
-            lag = time.ticks_diff(now, last) - period_ms
+            self.lag = time.ticks_diff(now, last) - period_ms
             last = now
-            self.problems.clear()
-            try:
-                self.sweep(now)
-                self.guard(now, lag, max_lag * 1000, healthy_after * 1000)
-            except Exception as e:  # the supervisor outlives a bad round (a reset still ends it)
-                self.note_error(self.name, e)
-                print("[ ERROR ] watcher: %s: %s" % (type(e).__name__, e))
+            self.ticked = True
+            self.pulse()
 
 
 service = WatcherService("watcher")
