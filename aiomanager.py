@@ -191,6 +191,15 @@ def _requirements_met(svc):
     return None
 
 
+def _down(req):
+    """Why a requirement is not there, for the line of who requires it."""
+    why = errors.get(req)
+    svc = registry.get(req)
+    if why and not (svc and svc.loaded) and ": not started: " not in why:  # config or file
+        return "requires %s, which did not start: %s" % (req, why)
+    return "dependency failed: " + req  # it ran and failed: its own line says how
+
+
 def list_services():
     """Names of the services found in aioservices/services/."""
     import aioservices.services as found
@@ -205,7 +214,7 @@ def status(name=None):
         if svc is None:
             print("[ ERROR ] %s: no such service" % n)
         elif isinstance(svc, Failed):
-            print("[ ERROR ] %r not loaded: Error: %s" % (svc, type(svc.exc).__name__))
+            print("[ ERROR ] %r not loaded: %s" % (svc, _error_line(svc.exc)))
         elif n in errors:
             print("[ ERROR ] " + errors[n])
         elif svc.loaded:
@@ -225,10 +234,20 @@ def traceback(name):
         print("%s: no traceback" % name)
 
 
-def load(name=None, debug=False, log=None, debug_log=False, config=False):
-    """Import, configure and start name (a file may have been added since
-    start), or with no name every enabled runtime and schedule service.
+def _app_log(log):
+    # The logger given to boot()/init() is the app's: later loads use it too.
+    if log is None:
+        return aioservice.log
+    aioservice.log = log
+    return log
+
+
+def load(name=None, debug=False, log=None, debug_log=False, config=True):
+    """Import, configure (services.config and .env) and start name (a file
+    may have been added since start), or with no name every enabled runtime
+    and schedule service. It logs to the app's logger unless given another.
     Returns the Service (or the list of them started)."""
+    log = _app_log(log)
     if name is None:
         return init(debug=debug, log=log, debug_log=debug_log, config=config)
     conf, env = _settings(config, log)
@@ -261,6 +280,7 @@ def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True)
     started after them here); one whose requirement is not running is not
     started. Returns the services started.
     """
+    log = _app_log(log)
     conf, env = _settings(config, log)
     _discover(None, conf, env, log)
     kinds = ("runtime.service", "schedule.service") if init_schedule else ("runtime.service",)
@@ -282,7 +302,7 @@ def _start_ordered(chosen, debug, log, debug_log):
         svc = chosen[n]
         missing = _requirements_met(svc)
         if missing:
-            _problem(n, "%s: %s: not started: dependency failed: %s" % (svc.path, n, missing), log)
+            _problem(n, "%s: %s: not started: %s" % (svc.path, n, _down(missing)), log)
             continue
         if _try_start(svc, log):
             started.append(svc)
@@ -300,27 +320,34 @@ async def boot(debug=True, log=None, debug_log=False, config=True):
     import asyncio
     from aioclass import order
 
+    log = _app_log(log)
     conf, env = _settings(config, log)
     _discover(None, conf, env, log)
+    # services whose config failed stay in the order, so that those that
+    # require them say why they cannot start
     core = {n: s for n, s in registry.items()
-            if not isinstance(s, Failed) and s.type == "core.service" and n not in errors}
+            if not isinstance(s, Failed) and s.type == "core.service"}
     names, problems = order({n: s.require for n, s in core.items()})
     outcome = {}
     for n, why in problems.items():
         outcome[n] = why
         _problem(n, "%s: %s: not started: %s" % (core[n].path, n, why), log)
     if names:
-        _say("boot order: " + " -> ".join(names), debug, log if debug_log else None)
+        _say("boot order: " + " -> ".join(n for n in names if n not in errors), debug,
+             log if debug_log else None)
     finished = {n: asyncio.Event() for n in names}
 
     async def run(name):
         svc = core[name]
+        if name in errors:  # its config is wrong: said already
+            outcome[name] = "not started"
+            finished[name].set()
+            return
         for req in svc.require:
             await finished[req].wait()
             if outcome[req] != "done":
-                outcome[name] = "dependency failed: " + req
-                _problem(name, "%s: %s: not started: dependency failed: %s"
-                         % (svc.path, name, req), log)
+                outcome[name] = _down(req)
+                _problem(name, "%s: %s: not started: %s" % (svc.path, name, outcome[name]), log)
                 finished[name].set()
                 return
         task = _try_start(svc, log)

@@ -7,6 +7,7 @@ import sys
 
 registry = {}  # name -> Service, or aioclass.Failed for one that could not load
 errors = {}  # name -> the one-line reason it is not running
+log = None  # the app's logger, as given to boot() or init(); load() uses it too
 
 
 def service(name):

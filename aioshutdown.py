@@ -3,6 +3,7 @@
 # dependency order with their on_stop, then the other tasks; the journal is
 # flushed; stragglers are named.
 import asyncio
+import sys
 import time
 
 import aioctl
@@ -49,6 +50,9 @@ async def shutdown(timeout=5, log=None):
     stream = aioctl.group().log
     if stream is not None and hasattr(stream, "flush"):
         stream.flush()
+    safemode = sys.modules.get("safemode")
+    if safemode:  # an orderly stop is not a crash: it does not count toward safe mode
+        safemode.stopped_in_order()
     return stragglers
 
 

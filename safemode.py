@@ -42,9 +42,19 @@ def healthy():
         _write(0)
 
 
+def stopped_in_order():
+    """This boot ended in an orderly stop (Ctrl-C, shutdown()): it does not
+    count as a boot that never ran healthy."""
+    global boots
+    if boots:
+        boots -= 1
+        _write(boots)
+
+
 def line():
     return ("SAFE MODE: %d boots in a row did not run healthy; only core services and the "
-            "prompt run. Fix the cause, then safemode.leave() to boot normally." % (boots - 1))
+            "prompt run. Fix the cause, then `import safemode; safemode.leave()` to boot "
+            "normally." % (boots - 1))
 
 
 def reset(status=EXIT_RESET):

@@ -8,6 +8,8 @@ a microcontroller-sized heap. services.config and .env are copied only when
 the app has none, so that changes made with aioservice.config() persist.
 Host-side script (CPython).
 """
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -29,19 +31,52 @@ def import_path(lib):
     return ":".join((".frozen", lib, os.path.join(lib, "tools", "logging")))
 
 
+INSTALLED = ".mpsysd-installed.json"  # in the app: what lay_out() put there last time
+
+
+def _digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def lay_out(app=APP):
+    """Put the project's files into app. A file the user added is never
+    touched, and one the user edited (it differs from what lay_out put there
+    last time) is kept and named; the rest are brought up to date.
+    services.config and .env are the user's once they exist."""
     compile_mpy.compile_to(LIB)
-    services = os.path.join(app, "aioservices", "services")
-    shutil.rmtree(os.path.join(app, "aioservices"), ignore_errors=True)
-    shutil.copytree(os.path.join(LIB, "aioservices"), os.path.join(app, "aioservices"))
+    files = {}  # path in the app -> source
+    bundled = os.path.join(LIB, "aioservices")
+    for folder, _, names in os.walk(bundled):
+        for name in names:
+            src = os.path.join(folder, name)
+            files[os.path.join("aioservices", os.path.relpath(src, bundled))] = src
     for name in sorted(os.listdir(EXAMPLES)):
-        src = os.path.join(EXAMPLES, name)
         if name.endswith("_service.py"):
-            shutil.copy(src, services)
-        elif name in ("services.config", ".env") and not os.path.exists(os.path.join(app, name)):
-            shutil.copy(src, app)
+            files[os.path.join("aioservices", "services", name)] = os.path.join(EXAMPLES, name)
     for name in ("main.py", "boot.py"):
-        shutil.copy(os.path.join(ROOT, name), app)
+        files[name] = os.path.join(ROOT, name)
+    record = os.path.join(app, INSTALLED)
+    try:
+        with open(record) as f:
+            before = json.load(f)
+    except (OSError, ValueError):
+        before = {}
+    after = {}
+    for rel, src in sorted(files.items()):
+        dest = os.path.join(app, rel)
+        if os.path.exists(dest) and _digest(dest) != before.get(rel, _digest(dest)):
+            print("mpsysd: keeping your edited %s" % os.path.relpath(dest))
+            after[rel] = before[rel]
+            continue
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy(src, dest)
+        after[rel] = _digest(dest)
+    for name in ("services.config", ".env"):
+        if not os.path.exists(os.path.join(app, name)):
+            shutil.copy(os.path.join(EXAMPLES, name), app)
+    with open(record, "w") as f:
+        json.dump(after, f, indent=1, sort_keys=True)
 
 
 # Exit statuses after which the app starts again, like systemd's Restart=always

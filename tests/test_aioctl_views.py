@@ -271,3 +271,20 @@ def test_status_of_a_journal_like_stream_delegates(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["cat x", "follow y"]
+
+
+def test_top_counts_broken_and_scheduled_services_for_what_they_are(mp):
+    from conftest import service_file
+
+    world = service_file("world", kind="schedule.service", body="return 'ran'",
+                         attrs="self.schedule = {'start_in': 0, 'repeat': 60}")
+    mp.services({"world": world, "broken": "x = 1 / 0\n",
+                 "runs": service_file("runs")})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(50)
+        aioctl.top()
+    """)
+    assert r.rc == 0, r
+    assert r.lines[-2] == "tasks: 2 (running 1, scheduled 1)", r
+    assert r.lines[-1] == "services: 2 loaded, 0 not running, 1 not loaded; errors: 1", r

@@ -60,12 +60,39 @@ def test_crash_loop_leads_to_safe_mode_and_a_healthy_run_clears_it(mp):
     # the fourth boots in safe mode: core services and the prompt only
     rc, out = run_app(mp, 0.8, main_changes=[("HEALTHY_AFTER = 60", "HEALTHY_AFTER = 0.3")])
     assert re.search(r"^SAFE MODE: 3 boots in a row did not run healthy; only core services "
-                     r"and the prompt run\. Fix the cause, then safemode\.leave\(\) to boot "
-                     r"normally\.$", out, re.M), out
+                     r"and the prompt run\. Fix the cause, then `import safemode; "
+                     r"safemode\.leave\(\)` to boot normally\.$", out, re.M), out
     assert "[ OK ] Service: net.service" in out and "app tick" not in out
     assert count(mp) == 0  # it stayed up 0.3 s: healthy, so the next boot is normal
     rc, out = run_app(mp, 0.5)
     assert "SAFE MODE" not in out and "app tick" in out
+
+
+def test_orderly_stops_do_not_lead_to_safe_mode(mp):
+    # Three make run / Ctrl-C cycles: none is a crash, so no safe mode.
+    mp.services({"net": CORE, "app": RUNTIME})
+    for _ in range(4):
+        proc = start_app(mp)
+        time.sleep(0.4)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+        assert "SAFE MODE" not in out and "app tick" in out, out
+        assert proc.returncode == 0, out
+        assert count(mp) == 0, out
+
+
+def test_the_safe_mode_line_names_a_call_that_works_at_the_prompt(mp):
+    mp.write("safemode.count", "7")
+    r = mp.run("""
+        import safemode
+        safemode.begin(3)
+        line = safemode.line()
+        call = line[line.index("`") + 1:line.rindex("`")]
+        print(call)
+        exec(call, {})  # a prompt's globals hold no safemode: the call imports it
+    """)
+    assert r.lines == ["import safemode; safemode.leave()"], r
+    assert r.rc == 75 and count(mp) == 0, r
 
 
 def test_leaving_safe_mode_is_one_call(mp):

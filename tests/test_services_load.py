@@ -129,14 +129,16 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
                         "ZeroDivisionError: divide by zero")
     assert lines[4:9] == [
         "[ ERROR ] Service: noobj.service from ./aioservices/services/noobj_service.py "
-        "not loaded: Error: ImportError",
+        "not loaded: ImportError: no `service` object: end the file with "
+        "service = MyService('noobj')",
         "[ ERROR ] Service: notasync.service from ./aioservices/services/notasync_service.py "
-        "not loaded: Error: TypeError",
+        "not loaded: TypeError: task is not a coroutine function (async def)",
         "[ OK ] Service: ok.service from ./aioservices/services/ok_service.py loaded",
         "[ ERROR ] Service: undecorated.service from "
-        "./aioservices/services/undecorated_service.py not loaded: Error: TypeError",
+        "./aioservices/services/undecorated_service.py not loaded: TypeError: task is not a "
+        "coroutine function (async def)",
         "[ ERROR ] Service: zero.service from ./aioservices/services/zero_service.py "
-        "not loaded: Error: ZeroDivisionError",
+        "not loaded: ZeroDivisionError: divide by zero",
     ]
     # the real traceback, with the service file's line
     assert re.search(r'File ".*aioservices/services/zero_service.py", line 3, in <module>\n'
@@ -236,3 +238,59 @@ def test_importing_aioservice_has_no_side_effects(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["[]", "0"]
+
+
+def test_run_time_load_applies_config_env_and_the_apps_logger(mp):
+    # A file dropped in after start-up: load(name) alone must read its entry
+    # in services.config (a schedule, a "${VAR}" from .env) and log to the
+    # app's journal, as a service started at boot does.
+    late = service_file("late", kind="schedule.service", params=", word", body="""
+        if log:
+            log.info("[late.service] says %s" % word)
+        raise ValueError("late failed")
+    """, attrs="self.kwargs = {'on_error': lambda e, *a, **k: 'seen ' + str(e)}")
+    mp.services({}, config={"late": {"kwargs": {"word": "${WORD}",
+                                                "schedule": {"start_in": 0.05}}}},
+                env="WORD=hi\n")
+    r = mp.run_async("""
+        import aiolog
+        from journal import Journal
+        j = Journal(2048)
+        aioctl.set_log(j)
+        log = aiolog.getLogger("app", stream=j)
+        aioservice.init(debug=False, log=log)
+        f = open("aioservices/services/late_service.py", "w")
+        f.write(LATE)
+        f.close()
+        print(aioservice.load("late"))
+        await asyncio.sleep_ms(150)
+        print(aioctl.group().tasks["late.service"].extra)
+        aioctl.log("late")
+    """.replace("LATE", repr(late)), heap="128K")  # behaviour, with a source to compile
+    assert r.rc == 0, r
+    assert r.lines[0] == "Service: late.service from ./aioservices/services/late_service.py", r
+    assert r.lines[1] == "seen late failed", r
+    assert any(line.endswith("[late.service] says hi") for line in r.lines[2:]), r
+    assert any("[late.service] ValueError: late failed" in line for line in r.lines[2:]), r
+
+
+def test_status_keeps_the_message_and_requirements_say_why(mp):
+    # status() printed `Error: ZeroDivisionError`; a requirement whose
+    # config failed was called a missing service.
+    broken = "x = 1 / 0\n"
+    wifi = service_file("wifi", kind="core.service", params=", psk", body="return 'up'")
+    clock = service_file("clock", kind="core.service", body="return 'tick'",
+                         attrs="self.kwargs = {'require': ['wifi']}")
+    mp.services({"broken": broken, "wifi": wifi, "clock": clock},
+                config={"wifi": {"kwargs": {"psk": "${WIFI_PSK}"}}}, env="")
+    r = mp.run_async("""
+        await aioservice.boot(debug=True)
+        aioservice.status()
+    """)
+    assert r.rc == 0, r
+    assert ("[ ERROR ] ./aioservices/services/clock_service.py: clock: not started: requires "
+            "wifi, which did not start: services.config: wifi: ${WIFI_PSK} is not set in .env"
+            ) in r.lines, r
+    assert ("[ ERROR ] Service: broken.service from ./aioservices/services/broken_service.py "
+            "not loaded: ZeroDivisionError: divide by zero") in r.lines, r
+    assert "boot order: wifi" not in r.out, r

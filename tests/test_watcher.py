@@ -388,3 +388,28 @@ def test_restart_happens_at_its_planned_delay_not_at_the_next_round(mp):
     assert len(gaps) >= 3, r
     # each run lasts 1 ms, then 200 ms of delay; `make bench` measures the precision
     assert all(200 <= g <= 260 for g in gaps), gaps
+
+
+def test_report_reads_as_lines_with_dates_and_traceback_survives_a_restart(mp):
+    once = service_file("once", body="""
+        import runs
+        runs.n += 1
+        if runs.n == 1:
+            raise ValueError("first run fails")
+        while True:
+            await asyncio.sleep_ms(10)
+    """)
+    r = watch(mp, {"once": once}, {"once": {"restart_delay": 0.02}}, """
+        await asyncio.sleep_ms(100)
+        print(runs.n, aioctl.group().tasks["once.service"].state)
+        print(repr(w.report()))
+        aioctl.traceback("once.service")
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "2 running", r
+    assert r.lines[1] == "restarts: 1; errors: 1", r
+    assert re.fullmatch(r"once: ValueError x1, first \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, "
+                        r"last \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r.lines[2]), r
+    assert "    ValueError: first run fails" in r.lines, r
+    assert "once.service: running now; its last failure:" in r.lines, r
+    assert r.lines[-1] == "ValueError: first run fails", r

@@ -28,6 +28,22 @@ MAX_ERROR_KINDS = 8  # exception types kept per service in the report; the rest 
 TRACEBACK_CHARS = 600  # of the last traceback kept per exception type
 
 
+def _date(t):
+    return "%d-%02d-%02d %02d:%02d:%02d" % time.localtime(t)[:6]
+
+
+class Text:
+    """Text that the prompt shows as lines, not as a quoted string."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+    __str__ = __repr__
+
+
 class Track:
     """What the watcher knows of one service."""
 
@@ -94,13 +110,15 @@ class WatcherService(Service):
         self.total_errors += 1
 
     def report(self):
-        """The error report as text: per service, per exception type."""
+        """The error report, per service and exception type: it prints as
+        readable lines at the prompt; str() of it is the text."""
         lines = ["restarts: %d; errors: %d" % (self.restarts, self.total_errors)]
         for name in sorted(self.errors):
             for kind, (count, first, last, tb) in sorted(self.errors[name].items()):
-                lines.append("%s: %s x%d, first %d, last %d" % (name, kind, count, first, last))
+                lines.append("%s: %s x%d, first %s, last %s" % (
+                    name, kind, count, _date(first), _date(last)))
                 lines.append("    " + tb.strip().replace("\n", "\n    "))
-        return "\n".join(lines)
+        return Text("\n".join(lines))
 
     def stats(self):
         return {"restarts": self.restarts, "errors": self.total_errors,
@@ -120,7 +138,8 @@ class WatcherService(Service):
         if self.report_file:
             import aioconfig
 
-            aioconfig.write({"report": self.report(), "stats": self.stats()}, self.report_file)
+            aioconfig.write({"report": str(self.report()), "stats": self.stats()},
+                            self.report_file)
 
     def reset(self, reason, status=safemode.EXIT_RESET):
         """Save the report, say why, and reset the device."""
@@ -292,9 +311,7 @@ class WatcherService(Service):
         self.fed = time.ticks_ms()
         ticker = asyncio.create_task(self.tick())
         try:
-            while True:
-                # woken by any task's end, by a due restart and by the tick
-                await aiotasks.ended()
+            while True:  # a round at once, then one each time something happens
                 now = time.ticks_ms()
                 tick, self.ticked = self.ticked, False
                 if tick:
@@ -306,6 +323,8 @@ class WatcherService(Service):
                 except Exception as e:  # the supervisor outlives a bad round (a reset ends it)
                     self.note_error(self.name, e)
                     print("[ ERROR ] watcher: %s: %s" % (type(e).__name__, e))
+                # woken by any task's end, by a due restart and by the tick
+                await aiotasks.ended()
         finally:
             ticker.cancel()
 
