@@ -11,17 +11,18 @@ CONFIG = "services.config"
 ENV = ".env"
 # Limits (README: Services): larger files are refused unread, and services
 # run with their defaults; raise them here on a board with RAM to spare.
-MAX_BYTES = 8192  # services.config
+MAX_BYTES = 2048  # services.config
 MAX_DEPTH = 8  # objects and lists inside each other in services.config
-MAX_VALUES = 400  # values in services.config, all levels together
+MAX_VALUES = 128  # values in services.config, all levels together
 ENV_MAX_BYTES = 2048  # .env
-ENV_MAX_VARS = 32  # variables in .env; the lines after the last are skipped
+ENV_MAX_VARS = 16  # variables in .env; the lines after the last are skipped
 _KEYS = ("enabled", "args", "kwargs", "schedule", "require")
 # The watcher's restart policy per service (defaults in watcher_service.py)
 POLICY_KEYS = ("restart", "restart_delay", "restart_delay_max", "max_restarts",
                "restart_window", "watchdog")
 _RESTART_MODES = ("on-failure", "always", "no")
 _DEFAULTS = "services run with their defaults; the file is left as it is"
+_NO_ROOM = "too large for the free RAM: " + _DEFAULTS
 
 
 class ConfigError(Exception):
@@ -45,29 +46,35 @@ def _load(path, limit):
 
 def read(path=CONFIG):
     """The config as a dict ({} when there is no file); ConfigError when broken."""
-    try:
-        data = _load(path, MAX_BYTES)
-    except ValueError as e:
-        raise ConfigError("%s: %d bytes, over the limit of %d (aioconfig.MAX_BYTES): %s"
-                          % (path, e.args[0], MAX_BYTES, _DEFAULTS))
-    if data is None:
-        return {}
-    import jsoncheck  # strict, as CPython: MicroPython's json lets mistakes through
+    import atomicfile
 
+    size = atomicfile.size(path)
+    if size is None:
+        return {}
+    if size > MAX_BYTES:
+        raise ConfigError("%s: %d bytes, over the limit of %d (aioconfig.MAX_BYTES): %s"
+                          % (path, size, MAX_BYTES, _DEFAULTS))
     try:
-        jsoncheck.check(data, MAX_DEPTH, MAX_VALUES)
-    except ValueError as e:
-        line, col = jsoncheck.where(data, e.args[0])
-        raise ConfigError("%s: line %d, col %d: %s: %s; %s" % (
-            path, line, col, e.args[1],
-            "over the limit (aioconfig.MAX_DEPTH, MAX_VALUES)" if e.args[2] else "not valid JSON",
-            _DEFAULTS))
+        with open(path, "rb") as f:
+            import jsoncheck  # strict, as CPython: MicroPython's json lets mistakes through
+
+            data = jsoncheck.Window(f, size)  # never the whole file in RAM
+            try:
+                jsoncheck.check(data, MAX_DEPTH, MAX_VALUES)
+            except ValueError as e:
+                line, col = jsoncheck.where(data, e.args[0])
+                raise ConfigError("%s: line %d, col %d: %s: %s; %s" % (
+                    path, line, col, e.args[1], "over the limit (aioconfig.MAX_DEPTH, "
+                    "MAX_VALUES)" if e.args[2] else "not valid JSON", _DEFAULTS))
+            data = None
+            sys.modules.pop("jsoncheck", None)
+            f.seek(0)
+            data = json.load(f)
+    except (OSError, ValueError, MemoryError) as e:  # no room; or it changed since
+        raise ConfigError("%s: %s" % (path, _NO_ROOM if isinstance(e, MemoryError) else
+                                      "%r: %s" % (e, _DEFAULTS)))
     finally:
         sys.modules.pop("jsoncheck", None)
-    try:
-        data = json.loads(data)
-    except (ValueError, MemoryError) as e:
-        raise ConfigError("%s: %s: %s" % (path, type(e).__name__, _DEFAULTS))
     if not isinstance(data, dict):
         raise ConfigError("%s: must hold a JSON object, not %s" % (path, _kind(data)))
     return data
@@ -87,6 +94,17 @@ def read_env(path=ENV, problems=None):
         say("%s: %d bytes, over the limit of %d (aioconfig.ENV_MAX_BYTES): not read"
             % (path, e.args[0], ENV_MAX_BYTES))
         return values
+    except MemoryError:
+        say("%s: too large for the free RAM: not read" % path)
+        return values
+    try:
+        _env_lines(data, path, values, say)
+    except MemoryError:  # what was read so far stays
+        say("%s: too large for the free RAM: the rest skipped" % path)
+    return values
+
+
+def _env_lines(data, path, values, say):
     start, n = 0, 0
     while data and start < len(data):
         end = data.find(b"\n", start)
@@ -97,7 +115,10 @@ def read_env(path=ENV, problems=None):
         try:
             line = raw.decode().strip()
         except UnicodeError:
-            say("%s: line %d, col %d: %s, skipped" % ((path, n) + _bad_byte(raw)))
+            import jsoncheck
+
+            say("%s: line %d, col %d: %s, skipped" % ((path, n) + jsoncheck.bad_byte(raw)))
+            sys.modules.pop("jsoncheck", None)
             continue
         if not line or line.startswith("#"):
             continue
@@ -114,22 +135,6 @@ def read_env(path=ENV, problems=None):
         if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         values[key] = value
-    return values
-
-
-def _bad_byte(raw):
-    # (column, what) of the first byte of raw that is not UTF-8
-    import jsoncheck
-
-    i, n = 0, len(raw)
-    while i < n:
-        j = i + 1 if raw[i] < 0x80 else jsoncheck.utf8_end(raw, i, n)
-        if j < 0:
-            break
-        i = j
-    sys.modules.pop("jsoncheck", None)
-    i = min(i, n - 1)
-    return len(raw[:i].decode()) + 1, "byte 0x%02x is not UTF-8" % raw[i]
 
 
 def fill(value, env):

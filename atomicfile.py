@@ -44,9 +44,8 @@ def write(path, text):
     _replace(os, path + ".new", path)
 
 
-def read(path, limit=0):
-    """path's bytes after settling a cut write, or None when there is no file.
-    With limit, a larger file raises ValueError(its size), unread."""
+def size(path):
+    """path's size after settling a cut write, or None when there is no file."""
     import os
 
     try:
@@ -54,10 +53,18 @@ def read(path, limit=0):
     except OSError:  # a read-only filesystem: read what is there
         pass
     try:
-        size = os.stat(path)[6]
+        return os.stat(path)[6]
     except OSError:
         return None
-    if limit and size > limit:
-        raise ValueError(size)
+
+
+def read(path, limit=0):
+    """path's bytes after settling a cut write, or None when there is no file.
+    With limit, a larger file raises ValueError(its size), unread."""
+    n = size(path)
+    if n is None:
+        return None
+    if limit and n > limit:
+        raise ValueError(n)
     with open(path, "rb") as f:
-        return f.read()
+        return f.read(n)  # one block of the size, not grown bit by bit

@@ -22,8 +22,6 @@ def check(data, max_depth, max_values):
     """Raise ValueError(offset, what, over_a_limit) unless data (bytes) holds
     one JSON value, nested at most max_depth deep, of at most max_values values."""
     n = len(data)
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise ValueError(0, "starts with a byte order mark: save it as UTF-8 without one", 0)
     stack = bytearray(max_depth)  # the open brackets
     depth = values = i = 0
     state = _VALUE
@@ -83,17 +81,10 @@ def check(data, max_depth, max_values):
             else:
                 raise ValueError(i, _why(c, "expected a value"), 0)
             state = _AFTER
-    if state == _AFTER and not depth:
-        return
-    if not depth:
-        what = "no JSON value in the file"
-    elif state == _AFTER or state == _FIRST_KEY or state == _FIRST_VALUE:
-        what = "no closing '%s' (the file ends)" % chr(stack[depth - 1] + 2)
-    else:
-        what = ("expected a key", "expected a key", "expected ':'")[state] if state <= _COLON \
-            else "expected a value"
-        what += " (the file ends)"
-    raise ValueError(n, what, 0)
+    if state != _AFTER or depth:
+        raise ValueError(n, "no closing '%s'" % chr(stack[depth - 1] + 2) if depth and (
+            state == _AFTER or state == _FIRST_KEY or state == _FIRST_VALUE)
+            else "the file ends too soon", 0)
 
 
 def _why(c, expected):
@@ -140,27 +131,34 @@ def _number(data, i, n):
     start = i
     if data[i] == 0x2D:
         i += 1
-    if i < n and data[i] == 0x30:
-        i += 1
-    else:
-        i = _digits(data, i, n, start)
-    if i < n and data[i] == 0x2E:
-        i = _digits(data, i + 1, n, start)
-    if i < n and data[i] in b"eE":
-        i += 1
-        if i < n and data[i] in b"+-":
-            i += 1
-        i = _digits(data, i, n, start)
-    return i
+    part = 0  # 0: the integer, 1: the fraction, 2: the exponent
+    while True:
+        j = i
+        while j < n and 0x30 <= data[j] <= 0x39:
+            j += 1
+        if j == i or part == 0 and data[i] == 0x30 and j > i + 1:
+            raise ValueError(start, "not a number", 0)
+        i = j
+        if part == 0 and i < n and data[i] == 0x2E:
+            part, i = 1, i + 1
+        elif part < 2 and i < n and data[i] in b"eE":
+            part, i = 2, i + 1
+            if i < n and data[i] in b"+-":
+                i += 1
+        else:
+            return i
 
 
-def _digits(data, i, n, start):
-    j = i
-    while j < n and 0x30 <= data[j] <= 0x39:
-        j += 1
-    if j == i:
-        raise ValueError(start, "not a number", 0)
-    return j
+def bad_byte(raw):
+    """(column, what) of the first byte of raw that is not UTF-8."""
+    i, n = 0, len(raw)
+    while i < n:
+        j = i + 1 if raw[i] < 0x80 else utf8_end(raw, i, n)
+        if j < 0:
+            break
+        i = j
+    i = min(i, n - 1)
+    return len(raw[:i].decode()) + 1, "byte 0x%02x is not UTF-8" % raw[i]
 
 
 def utf8_end(data, i, n):
@@ -182,9 +180,34 @@ def utf8_end(data, i, n):
 
 def where(data, offset):
     """(line, column) of offset in data, from 1; columns count characters."""
-    start = data.rfind(b"\n", 0, offset) + 1
-    col = 1
-    for i in range(start, offset):
-        if (data[i] & 0xC0) != 0x80:  # not a UTF-8 continuation byte
+    line = col = 1
+    for i in range(offset):
+        c = data[i]
+        if c == 0x0A:
+            line, col = line + 1, 1
+        elif (c & 0xC0) != 0x80:  # not a UTF-8 continuation byte
             col += 1
-    return data.count(b"\n", 0, offset) + 1, col
+    return line, col
+
+
+class Window:
+    """A file's bytes by index through a small buffer, for check() and
+    where(): a fragmented heap may have no free block as large as the file."""
+
+    def __init__(self, f, size):
+        self.f, self.n, self.buf, self.at, self.got = f, size, bytearray(64), 0, 0
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        if not self.at <= i < self.at + self.got:
+            self.f.seek(i)
+            self.at, self.got = i, self.f.readinto(self.buf)
+        return self.buf[i - self.at]
+
+    def startswith(self, word, i):
+        for k in range(len(word)):
+            if i + k >= self.n or self[i + k] != word[k]:
+                return False
+        return True
