@@ -1,17 +1,28 @@
 # aioconfig: services.config (JSON) and .env for mpsysd. Reads the config,
 # checks the shape of each service's entry, fills "${VAR}" strings from
-# .env, and writes changes atomically (a temp file, then a rename). A broken
-# config file is reported and never overwritten. aioservice imports this
+# .env, and writes changes atomically (see atomicfile). A broken config file
+# is reported in one line and never overwritten; so is one over the limits
+# below, which a board's heap can afford to parse. aioservice imports this
 # module while it boots or configures, and may drop it afterwards.
 import json
+import sys
 
 CONFIG = "services.config"
 ENV = ".env"
+# Limits (README: Services): larger files are refused unread, and services
+# run with their defaults; raise them here on a board with RAM to spare.
+MAX_BYTES = 2048  # services.config
+MAX_DEPTH = 8  # objects and lists inside each other in services.config
+MAX_VALUES = 128  # values in services.config, all levels together
+ENV_MAX_BYTES = 2048  # .env
+ENV_MAX_VARS = 16  # variables in .env; the lines after the last are skipped
 _KEYS = ("enabled", "args", "kwargs", "schedule", "require")
 # The watcher's restart policy per service (defaults in watcher_service.py)
 POLICY_KEYS = ("restart", "restart_delay", "restart_delay_max", "max_restarts",
                "restart_window", "watchdog")
 _RESTART_MODES = ("on-failure", "always", "no")
+_DEFAULTS = "services run with their defaults; the file is left as it is"
+_NO_ROOM = "too large for the free RAM: " + _DEFAULTS
 
 
 class ConfigError(Exception):
@@ -23,18 +34,47 @@ def _kind(value):
         type(value), type(value).__name__)
 
 
+def _load(path, limit):
+    # path's bytes (None: no file); ValueError(size) when over limit
+    import atomicfile
+
+    try:
+        return atomicfile.read(path, limit)
+    except OSError:  # unreadable: as good as none
+        return None
+
+
 def read(path=CONFIG):
     """The config as a dict ({} when there is no file); ConfigError when broken."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
+    import atomicfile
+
+    size = atomicfile.size(path)
+    if size is None:
         return {}
+    if size > MAX_BYTES:
+        raise ConfigError("%s: %d bytes, over the limit of %d (aioconfig.MAX_BYTES): %s"
+                          % (path, size, MAX_BYTES, _DEFAULTS))
     try:
-        data = json.loads(text)
-    except ValueError as e:
-        raise ConfigError("%s: not valid JSON (%s): services run with their defaults; "
-                          "the file is left as it is" % (path, e))
+        with open(path, "rb") as f:
+            import jsoncheck  # strict, as CPython: MicroPython's json lets mistakes through
+
+            data = jsoncheck.Window(f, size)  # never the whole file in RAM
+            try:
+                jsoncheck.check(data, MAX_DEPTH, MAX_VALUES)
+            except ValueError as e:
+                line, col = jsoncheck.where(data, e.args[0])
+                raise ConfigError("%s: line %d, col %d: %s: %s; %s" % (
+                    path, line, col, e.args[1], "over the limit (aioconfig.MAX_DEPTH, "
+                    "MAX_VALUES)" if e.args[2] else "not valid JSON", _DEFAULTS))
+            data = None
+            sys.modules.pop("jsoncheck", None)
+            f.seek(0)
+            data = json.load(f)
+    except (OSError, ValueError, MemoryError) as e:  # no room; or it changed since
+        raise ConfigError("%s: %s" % (path, _NO_ROOM if isinstance(e, MemoryError) else
+                                      "%r: %s" % (e, _DEFAULTS)))
+    finally:
+        sys.modules.pop("jsoncheck", None)
     if not isinstance(data, dict):
         raise ConfigError("%s: must hold a JSON object, not %s" % (path, _kind(data)))
     return data
@@ -43,29 +83,58 @@ def read(path=CONFIG):
 def read_env(path=ENV, problems=None):
     """.env as a dict: KEY=VALUE lines, # comments, optional quotes.
 
-    A line that is not KEY=VALUE is skipped and described in problems.
+    A line that is not KEY=VALUE (or not UTF-8) is skipped and described in
+    problems; a file over ENV_MAX_BYTES is not read.
     """
     values = {}
+    say = problems.append if problems is not None else (lambda line: None)
     try:
-        f = open(path)
-    except OSError:
+        data = _load(path, ENV_MAX_BYTES)
+    except ValueError as e:
+        say("%s: %d bytes, over the limit of %d (aioconfig.ENV_MAX_BYTES): not read"
+            % (path, e.args[0], ENV_MAX_BYTES))
         return values
-    with f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, sep, value = line.partition("=")
-            key = key.strip()
-            if not sep or not key:
-                if problems is not None:
-                    problems.append("%s: line %d: not KEY=VALUE, skipped" % (path, n))
-                continue
-            value = value.strip()
-            if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            values[key] = value
+    except MemoryError:
+        say("%s: too large for the free RAM: not read" % path)
+        return values
+    try:
+        _env_lines(data, path, values, say)
+    except MemoryError:  # what was read so far stays
+        say("%s: too large for the free RAM: the rest skipped" % path)
     return values
+
+
+def _env_lines(data, path, values, say):
+    start, n = 0, 0
+    while data and start < len(data):
+        end = data.find(b"\n", start)
+        if end < 0:
+            end = len(data)
+        raw = data[start:end]
+        start, n = end + 1, n + 1
+        try:
+            line = raw.decode().strip()
+        except UnicodeError:
+            import jsoncheck
+
+            say("%s: line %d, col %d: %s, skipped" % ((path, n) + jsoncheck.bad_byte(raw)))
+            sys.modules.pop("jsoncheck", None)
+            continue
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            say("%s: line %d: not KEY=VALUE, skipped" % (path, n))
+            continue
+        if len(values) == ENV_MAX_VARS and key not in values:
+            say("%s: line %d: more than %d variables (aioconfig.ENV_MAX_VARS): the rest "
+                "skipped" % (path, n, ENV_MAX_VARS))
+            break
+        value = value.strip()
+        if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
 
 
 def fill(value, env):
@@ -93,8 +162,9 @@ def entry(conf, name, env):
     """name's entry in conf, checked and filled from env, or None.
 
     Returns {"enabled", "args", "kwargs", "schedule", "require", "policy"}
-    (None where not given; kwargs and policy always dicts). schedule and require may also be given
-    inside kwargs, as asyncmd allowed. Raises ConfigError.
+    (None where not given; kwargs and policy always dicts). schedule, require
+    and the policy keys may also be given inside kwargs, as asyncmd allowed
+    for the first two; the entry's own key wins. Raises ConfigError.
     """
     e = conf.get(name)
     if e is None:
@@ -118,7 +188,12 @@ def entry(conf, name, env):
     req = out["require"]
     if req is not None and not (isinstance(req, list) and all(isinstance(r, str) for r in req)):
         raise ConfigError(where + '"require" must be a list of service names')
-    policy = {k: e[k] for k in POLICY_KEYS if k in e}
+    policy = {}  # also from kwargs, like schedule and require: never the task's
+    for key in POLICY_KEYS:
+        if key in kwargs:
+            policy[key] = kwargs.pop(key)
+        if key in e:
+            policy[key] = e[key]
     for key, value in policy.items():
         if key == "restart":
             if value not in _RESTART_MODES:

@@ -11,10 +11,11 @@ boots = 0  # boots in a row, this one included, that have not been healthy
 
 
 def _read():
-    try:
-        with open(COUNT_FILE) as f:
-            return int(f.read())
-    except (OSError, ValueError):  # no file yet, or a torn write: start again
+    import atomicfile
+
+    try:  # no file, garbage or a cut write: start again
+        return max(0, int(atomicfile.read(COUNT_FILE, 32) or 0))
+    except (OSError, ValueError, UnicodeError):
         return 0
 
 
