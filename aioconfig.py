@@ -11,11 +11,11 @@ CONFIG = "services.config"
 ENV = ".env"
 # Limits (README: Services): larger files are refused unread, and services
 # run with their defaults; raise them here on a board with RAM to spare.
-MAX_BYTES = 2048  # services.config
+MAX_BYTES = 4096  # services.config
 MAX_DEPTH = 8  # objects and lists inside each other in services.config
-MAX_VALUES = 128  # values in services.config, all levels together
+MAX_VALUES = 256  # values in services.config, all levels together
 ENV_MAX_BYTES = 2048  # .env
-ENV_MAX_VARS = 16  # variables in .env; the lines after the last are skipped
+ENV_MAX_VARS = 32  # variables in .env; the lines after the last are skipped
 _KEYS = ("enabled", "args", "kwargs", "schedule", "require")
 # The watcher's restart policy per service (defaults in watcher_service.py)
 POLICY_KEYS = ("restart", "restart_delay", "restart_delay_max", "max_restarts",
