@@ -18,21 +18,17 @@ _ENTER = const(1)  # what a key asks of the prompt
 _INTR = const(2)
 _EOF = const(3)
 _CLOSED = "mpsysd: prompt closed; services go on (Ctrl-C stops the app)"
-_STOPPED = "^C: interrupted; the prompt goes on"
-_BLOCK = ("if", "for", "while", "def", "class", "with", "try", "async")
-_KW = ("False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-       "continue", "def", "del", "elif", "else", "except", "finally", "for", "from",
-       "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass",
-       "raise", "return", "try", "while", "with", "yield")
-_HELP = """mpsysd prompt: Python beside the running services; `await` works here.
- aioctl.status(), aioctl.status("hello.service", debug=True), aioctl.top()
- aioctl.stop("name"), .start(), .restart(), .result(), .traceback() (* wildcards)
- aioctl.log("grep"): the RAM journal; await aioctl.follow("ERROR"): new lines
- aioservice.status(), .load("name"), .unload(), .enable(), .disable(), .config()
-Keys: Left/Right, Home/End, Up/Down (history); a block goes on to an empty line.
-Ctrl-C stops what runs; at an empty prompt it stops the app in order.
-Ctrl-D at an empty prompt closes the prompt; the services go on.
-help(obj) is the builtin help."""
+_BLOCK = " if for while def class with try async "  # words that open a block
+_KW = (" False None True and as assert async await break class continue def del elif else"
+       " except finally for from global if import in is lambda nonlocal not or pass raise"
+       " return try while with yield ")
+_HELP = """mpsysd: Python beside the running services; `await` works here.
+aioctl: status([name], debug=True), top(), log(grep), await follow(grep),
+ stop(name), start(name), restart(name), result(name), traceback(name)
+aioservice: status(), load(name), unload(name), enable(name), disable(name)
+Keys: arrows, Home/End, Up/Down history; a block ends at an empty line.
+Ctrl-C: stop what runs; at an empty prompt, stop the app in order.
+Ctrl-D at an empty prompt: close the prompt; the services go on."""
 
 
 def _help(obj=None):
@@ -62,7 +58,7 @@ class _Editor:
         self.n = self.p = 0  # length, cursor
         self.hist = [None] * _HIST
         self.hi = self.hn = self.hb = 0  # next slot, entries, how far back Up went
-        self.esc = 0  # 0, 1 after ESC, 2 after ESC [, or the last digit of ESC [ 3 ~
+        self.esc = 0  # 0; 1 after ESC; 2 after ESC [; or the digit of ESC [ 3 ~
         self.last = 0  # the previous key: CR LF is one Enter
         self.text = PROMPT
         self.intr = False  # Ctrl-C cancelled the running statement
@@ -70,59 +66,47 @@ class _Editor:
     def key(self, c):
         """Take one key; return _ENTER, _INTR, _EOF or None."""
         last, self.last = self.last, c
-        if self.esc:
-            return self._esc(c)
+        e = self.esc
+        if e:  # ESC [ or O, then A B C D H F; or ESC [ 1..8 ~; digits and ; between
+            if e == 1:
+                self.esc = 2 if c == 91 or c == 79 else 0
+            elif 48 <= c <= 59:
+                if e == 2:
+                    self.esc = c
+            else:
+                self.esc = 0
+                self.act("H?PF??HF"[e - 49] if c == 126 and 49 <= e <= 56 else chr(c))
+            return None
         if c == 13 or c == 10:
             return None if c == 10 and last == 13 else _ENTER
-        if not self.raw:  # a cooked terminal has edited the line already
+        if 32 <= c < 127 or not self.raw:  # a cooked terminal has edited the line
             self.insert(c)
-        elif 32 <= c < 127:
-            self.insert(c)
-        elif c == 8 or c == 127:
-            if self.p:
-                self.w("\b")
-                self.p -= 1
-                self.delete()
         elif c == 27:
             self.esc = 1
         elif c == 3:
             return _INTR
-        elif c == 4:
-            if not self.n:
-                return _EOF
-            self.delete()
-        elif c == 1:  # Ctrl-A, Ctrl-E: Home, End
-            self.move(0)
-        elif c == 5:
-            self.move(self.n)
+        elif c == 4 and not self.n:
+            return _EOF
         elif c == 9:
             for _ in range(4 - self.p % 4):
                 self.insert(32)
+        elif c == 8 or c == 127:
+            if self.p:
+                self.move(self.p - 1)
+                self.delete()
+        elif c < 6:  # Ctrl-A Home, Ctrl-D Delete, Ctrl-E End
+            self.act("?H??PF"[c])
         return None
 
-    def _esc(self, c):
-        # ESC [ A..D, H, F; ESC O H, F; ESC [ 1 ~ .. 8 ~; modifiers as in 1;5C
-        if self.esc == 1:
-            self.esc = 2 if c == 91 or c == 79 else 0
-            return None
-        if 48 <= c <= 59:
-            if self.esc == 2:
-                self.esc = c
-            return None
-        d, self.esc = self.esc, 0
-        if c == 65 or c == 66:  # Up, Down
-            self.recall(1 if c == 65 else -1)
-        elif c == 67:
-            self.move(self.p + 1)
-        elif c == 68:
-            self.move(self.p - 1)
-        elif c == 72 or (c == 126 and (d == 49 or d == 55)):
-            self.move(0)
-        elif c == 70 or (c == 126 and (d == 52 or d == 56)):
-            self.move(self.n)
-        elif c == 126 and d == 51:  # Delete
+    def act(self, k):
+        if k == "A" or k == "B":  # Up, Down
+            self.recall(1 if k == "A" else -1)
+        elif k == "P":
             self.delete()
-        return None
+        elif k == "C" or k == "D":
+            self.move(self.p + 1 if k == "C" else self.p - 1)
+        elif k == "H" or k == "F":
+            self.move(0 if k == "H" else self.n)
 
     def insert(self, c):
         n, p, b = self.n, self.p, self.buf
@@ -190,92 +174,48 @@ class _Editor:
         self.n = self.p = self.hb = 0
         return line.decode()
 
-    async def watch(self, task, reader):
-        # While a statement runs: Ctrl-C cancels it.
-        while await reader.readinto(self.one):
-            if self.one[0] == 3:
-                self.intr = True
-                task.cancel()
-                return
-
 
 def _opens_block(line):
-    s = line.lstrip()
-    if s[:1] == "@" or line.rstrip()[-1:] == ":":
-        return True
+    s = line.strip()
     i = 0
     while i < len(s) and s[i].isalpha():
         i += 1
-    return s[:i] in _BLOCK
+    return s[-1:] == ":" or s[:1] == "@" or (" %s " % s[:i]) in _BLOCK
 
 
 def _unclosed(src):
-    # brackets left open, a triple-quoted string or a backslash at the end
-    depth, q, i, n = 0, None, 0, len(src)
-    while i < n:
-        c = src[i]
+    # a bracket left open, or a backslash at the end; strings and comments
+    # (a comment is read as a string that the newline closes) do not count
+    depth, q = 0, None
+    for c in src:
         if q:
-            if c == "\\":
-                i += 1
-            elif c == "\n" and len(q) == 1:
-                q = None
-            elif src.startswith(q, i):
-                i += len(q) - 1
+            if c == q or c == "\n":
                 q = None
         elif c == "#":
-            i = src.find("\n", i)
-            if i < 0:
-                break
+            q = "\n"
         elif c == "'" or c == '"':
-            q = src[i:i + 3] if src[i:i + 3] in ('"""', "'''") else c
-            i += len(q) - 1
+            q = c
         elif c in "([{":
             depth += 1
         elif c in ")]}":
             depth -= 1
-        i += 1
-    return depth > 0 or (q is not None and len(q) == 3) or src.endswith("\\")
+    return depth > 0 or src[-1:] == "\\"
 
 
 def _names(src):
     # every identifier in src but keywords: the names an awaited statement
     # may bind, declared global so that they stay in the prompt's scope
     out = ["_"]
-    i, n = 0, len(src)
-    while i < n:
-        j = i
-        while j < n and (src[j].isalpha() or src[j].isdigit() or src[j] == "_"):
-            j += 1
-        if j > i:
-            w = src[i:j]
-            if not w[0].isdigit() and w not in _KW and w not in out:
-                out.append(w)
-            i = j
-        else:
-            i += 1
+    i = 0
+    for j in range(len(src) + 1):
+        c = src[j] if j < len(src) else " "
+        if c.isalpha() or c == "_" or (j > i and c.isdigit()):
+            continue
+        w = src[i:j]
+        if w and (" %s " % w) not in _KW and w not in out:
+            out.append(w)
+        i = j + 1
     return ",".join(out)
-
-
-async def _await(src, g, ed, reader):
-    # Top-level await: src becomes the body of a coroutine run as a task,
-    # which Ctrl-C cancels; its value is returned when src is an expression.
-    head = "async def _prompt_():\n global %s\n " % _names(src)
-    try:
-        exec(head + "return (\n" + src + "\n)", g)
-    except SyntaxError:
-        exec(head + src.replace("\n", "\n "), g)
-    task = asyncio.create_task(g.pop("_prompt_")())
-    ed.intr = False
-    watch = asyncio.create_task(ed.watch(task, reader))
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if not ed.intr:  # the prompt itself is stopped: so is its statement
-            task.cancel()
-            raise
-        print(_STOPPED)
-    finally:
-        watch.cancel()
 
 
 async def _run(src, g, ed, reader, board):
@@ -291,7 +231,25 @@ async def _run(src, g, ed, reader, board):
         except SyntaxError:
             if "await" not in src and "async" not in src:
                 raise
-            value = await _await(src, g, ed, reader)
+            # top-level await: src becomes the body of a coroutine, run as a
+            # task that Ctrl-C cancels; an expression's value is returned
+            head = "async def _prompt_():\n global %s\n " % _names(src)
+            try:
+                exec(head + "return (\n" + src + "\n)", g)
+            except SyntaxError:
+                exec(head + src.replace("\n", "\n "), g)
+            task = asyncio.create_task(g.pop("_prompt_")())
+            ed.intr = False
+            watch = asyncio.create_task(_ctrl_c(ed, reader, task))
+            try:
+                value = await task
+            except asyncio.CancelledError:
+                if not ed.intr:  # the prompt itself is stopped: so is its statement
+                    task.cancel()
+                    raise
+                raise KeyboardInterrupt
+            finally:
+                watch.cancel()
         if value is not None:
             g["_"] = value
             print(repr(value))
@@ -300,60 +258,56 @@ async def _run(src, g, ed, reader, board):
 
         gc.collect()
         print("MemoryError: heap exhausted (%d B free); the prompt goes on" % gc.mem_free())
-    except KeyboardInterrupt:  # only a board's Ctrl-C raises it here
-        if not board:
+    except KeyboardInterrupt:  # Ctrl-C: a board's while a statement runs, or ours
+        if not (board or ed.intr):
             raise
-        print(_STOPPED)
+        print("^C: interrupted; the prompt goes on")
     except Exception as e:  # the prompt outlives the user's mistakes
         sys.print_exception(e)
 
 
-async def _ctrl_c(reader=None, key=None):
-    # Stop the app as a Ctrl-C signal would: main.py's KeyboardInterrupt path.
-    # With a reader, first wait for the Ctrl-C byte (the prompt is closed).
-    while reader is not None:
-        if not await reader.readinto(key):
+async def _ctrl_c(ed, reader, task=None):
+    # Wait for a Ctrl-C key (not at all without a reader); then cancel task,
+    # or stop the app as a Ctrl-C signal would: main.py's KeyboardInterrupt path.
+    while reader:
+        if not await reader.readinto(ed.one):
             return
-        if key[0] == 3:
+        if ed.one[0] == 3:
             break
-    raise KeyboardInterrupt
-
-
-def _scope():
-    import gc
-
-    import aioctl
-    import aioservice
-
-    return {"aioctl": aioctl, "aioservice": aioservice, "asyncio": asyncio, "gc": gc,
-            "help": _help}
+    if task is None:
+        raise KeyboardInterrupt
+    ed.intr = True
+    task.cancel()
 
 
 async def prompt(scope=None):
     """Read, evaluate, print, beside the services. scope: the globals to use
     (by default aioctl, aioservice, asyncio, gc and mpsysd's help())."""
+    import gc
     import os
+
+    import aioctl
+    import aioservice
 
     getenv = getattr(os, "getenv", None)
     board = getenv is None  # a board's stdin is raw; the unix port's is when told
     raw = board or getenv("MPSYSD_PROMPT") == "raw"
-    g = _scope() if scope is None else scope
-    out = getattr(sys.stdout, "buffer", sys.stdout)
-    ed = _Editor(raw, out.write)
+    g = scope or {"aioctl": aioctl, "aioservice": aioservice, "asyncio": asyncio, "gc": gc,
+                  "help": _help}
+    ed = _Editor(raw, getattr(sys.stdout, "buffer", sys.stdout).write)
     reader = asyncio.StreamReader(getattr(sys.stdin, "buffer", sys.stdin))
-    key = ed.one
     src = None  # the lines of a block so far
     block = seen = False
     _kbd(board, -1)
     try:
         ed.w(PROMPT)
         while True:
-            if not await reader.readinto(key):  # end of input
+            if not await reader.readinto(ed.one):  # end of input
                 if seen:
                     print(_CLOSED)
                 return "stdin closed"
             seen = True
-            act = ed.key(key[0])
+            act = ed.key(ed.one[0])
             if act == _ENTER:
                 if raw:
                     ed.w("\n")
@@ -365,24 +319,23 @@ async def prompt(scope=None):
                     src += "\n" + line
                 if src is not None and not (block and line.strip()) and not _unclosed(src):
                     await _run(src, g, ed, reader, board)
-                    src, block = None, False
-                ed.text = PROMPT if src is None else MORE
-                ed.w(ed.text)
+                    src = None
             elif act == _INTR:
-                if ed.n or src is not None:  # drop what was typed
-                    ed.take()
-                    src, block = None, False
-                    ed.text = PROMPT
-                    ed.w("^C\n" + PROMPT)
-                    continue
-                ed.w("\n")
-                asyncio.create_task(_ctrl_c())
-                return "Ctrl-C: stopping the app"
+                if not (ed.n or src is not None):  # at an empty prompt: stop the app
+                    ed.w("\n")
+                    asyncio.create_task(_ctrl_c(ed, None))
+                    return "Ctrl-C: stopping the app"
+                ed.take()  # else drop what was typed
+                src = None
+                ed.w("^C\n")
             elif act == _EOF:
                 ed.w("\n")
                 print(_CLOSED)
                 if raw and not board:  # nothing else would see a Ctrl-C now
-                    asyncio.create_task(_ctrl_c(reader, key))
+                    asyncio.create_task(_ctrl_c(ed, reader))
                 return "closed by Ctrl-D"
+            if act:
+                ed.text = PROMPT if src is None else MORE
+                ed.w(ed.text)
     finally:
         _kbd(board, 3)
