@@ -56,7 +56,7 @@ class _Editor:
         self.mv = memoryview(self.buf)
         self.one = bytearray(1)  # a key, as read and as echoed
         self.n = self.p = 0  # length, cursor
-        self.hist = [None] * _HIST
+        self.hist = [b""] * _HIST
         self.hi = self.hn = self.hb = 0  # next slot, entries, how far back Up went
         self.esc = 0  # 0; 1 after ESC; 2 after ESC [; or the digit of ESC [ 3 ~
         self.last = 0  # the previous key: CR LF is one Enter
@@ -302,7 +302,8 @@ async def prompt(scope=None):
     try:
         ed.w(PROMPT)
         while True:
-            if not await reader.readinto(ed.one):  # end of input
+            # end of input? (readinto: in MicroPython's asyncio, not in the stubs)
+            if not await reader.readinto(ed.one):  # pyright: ignore[reportAttributeAccessIssue]
                 if seen:
                     print(_CLOSED)
                 return "stdin closed"
@@ -322,7 +323,6 @@ async def prompt(scope=None):
                     src = None
             elif act == _INTR:
                 if not (ed.n or src is not None):  # at an empty prompt: stop the app
-                    ed.w("\n")
                     asyncio.create_task(_ctrl_c(ed, None))
                     return "Ctrl-C: stopping the app"
                 ed.take()  # else drop what was typed
