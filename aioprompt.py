@@ -18,6 +18,7 @@ _ENTER = const(1)  # what a key asks of the prompt
 _INTR = const(2)
 _EOF = const(3)
 _CLOSED = "mpsysd: prompt closed; services go on (Ctrl-C stops the app)"
+_STOPPED = "^C: interrupted; the prompt goes on"
 _BLOCK = " if for while def class with try async "  # words that open a block
 _KW = (" False None True and as assert async await break class continue def del elif else"
        " except finally for from global if import in is lambda nonlocal not or pass raise"
@@ -247,7 +248,8 @@ async def _run(src, g, ed, reader, board):
                 if not ed.intr:  # the prompt itself is stopped: so is its statement
                     task.cancel()
                     raise
-                raise KeyboardInterrupt
+                value = None
+                print(_STOPPED)
             finally:
                 watch.cancel()
         if value is not None:
@@ -258,10 +260,10 @@ async def _run(src, g, ed, reader, board):
 
         gc.collect()
         print("MemoryError: heap exhausted (%d B free); the prompt goes on" % gc.mem_free())
-    except KeyboardInterrupt:  # Ctrl-C: a board's while a statement runs, or ours
-        if not (board or ed.intr):
+    except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
+        if not board:
             raise
-        print("^C: interrupted; the prompt goes on")
+        print(_STOPPED)
     except Exception as e:  # the prompt outlives the user's mistakes
         sys.print_exception(e)
 
