@@ -45,13 +45,11 @@ def want_prompt():
 
 
 def add_prompt():
-    try:
-        import aiorepl  # pyright: ignore[reportMissingImports]  (micropython-lib's, when installed)
-    except ImportError:
-        import aioprompt
+    # aioprompt rather than micropython-lib's aiorepl: it stops the app in
+    # order on Ctrl-C at an empty prompt, and has mpsysd's help()
+    import aioprompt
 
-        return aioctl.add(aioprompt.prompt, name="prompt")
-    return aioctl.add(aiorepl.task, name="prompt")
+    return aioctl.add(aioprompt.prompt, name="prompt")
 
 
 async def healthy_after(seconds):

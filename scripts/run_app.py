@@ -6,14 +6,20 @@ aioservices/services/ with the examples, services.config, .env), puts the
 compiled core on the import path as a board's /lib, and starts main.py with
 a microcontroller-sized heap. services.config and .env are copied only when
 the app has none, so that changes made with aioservice.config() persist.
+On a terminal, the app runs with it raw, as a board's serial line is: the
+prompt edits lines itself and Ctrl-C reaches it as a key; the terminal is
+restored whenever the app exits, and on Ctrl-C, errors or SIGTERM here.
 Host-side script (CPython).
 """
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import termios
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -84,15 +90,47 @@ def lay_out(app=APP):
 RESTART_ON = (75, 76)
 
 
+def set_raw(fd):
+    """Make the terminal on fd raw, as a board's serial line is: keys reach the
+    app one by one, unechoed, Ctrl-C and Ctrl-D as bytes; output keeps its
+    \n -> \r\n. Returns the settings it had."""
+    old = termios.tcgetattr(fd)
+    new = termios.tcgetattr(fd)
+    new[0] &= ~(termios.BRKINT | termios.ICRNL | termios.INLCR | termios.IGNCR | termios.IXON
+                | termios.ISTRIP)
+    new[3] &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
+    new[6][termios.VMIN] = 1
+    new[6][termios.VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSADRAIN, new)
+    return old
+
+
+@contextlib.contextmanager
+def raw_terminal(fd):
+    """The terminal on fd raw while inside; its settings back on every way out."""
+    old = set_raw(fd)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # so that the app is stopped and the terminal restored
+
+
 def main():
     lay_out()
-    print("mpsysd: starting the app in %s (heap %s); Ctrl-D leaves the prompt, "
-          "Ctrl-C stops the app" % (os.path.relpath(APP), HEAP))
+    print("mpsysd: starting the app in %s (heap %s); Ctrl-C stops the app, Ctrl-D closes "
+          "the prompt" % (os.path.relpath(APP), HEAP))
     env = dict(os.environ, MICROPYPATH=import_path(LIB))
-    if not sys.stdin.isatty():  # no terminal: the services run without a prompt
-        env["MPSYSD_PROMPT"] = "off"
+    tty = sys.stdin.isatty()
+    # no terminal: the services run without a prompt; a terminal: made raw for it
+    env["MPSYSD_PROMPT"] = "raw" if tty else "off"
+    signal.signal(signal.SIGTERM, _terminated)
     while True:
-        status = run_once(env)
+        with raw_terminal(sys.stdin.fileno()) if tty else contextlib.nullcontext():
+            status = run_once(env)
         if status not in RESTART_ON:
             return status
         print("mpsysd: the app exited with status %d (a reset); starting it again" % status)
@@ -101,11 +139,16 @@ def main():
 def run_once(env):
     """Run main.py until it exits; return its status."""
     app = subprocess.Popen([MICROPYTHON, "-X", "heapsize=" + HEAP, "main.py"], cwd=APP, env=env)
-    while True:
-        try:
-            return app.wait()
-        except KeyboardInterrupt:  # the app got the Ctrl-C too: wait while it stops in order
-            pass
+    try:
+        while True:
+            try:
+                return app.wait()
+            except KeyboardInterrupt:  # the app got the Ctrl-C too: wait while it stops in order
+                pass
+    finally:
+        if app.poll() is None:  # SIGTERM or an error here: the app goes too
+            app.terminate()
+            app.wait()
 
 
 if __name__ == "__main__":

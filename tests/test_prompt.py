@@ -1,15 +1,18 @@
 """The app's prompt: answers through a pseudo-terminal while services run on,
 and steps aside quietly without a terminal."""
+import fcntl
 import os
 import pty
 import re
 import select
 import shutil
 import subprocess
+import termios
 import time
 
 import pytest
 
+import run_app
 from conftest import LIB, LOGGING, MICROPYTHON, MPLIB, ROOT, service_file
 
 pytestmark = pytest.mark.unix_only
@@ -79,6 +82,35 @@ def test_prompt_answers_through_a_pty_while_a_service_keeps_running(mp):
         os.close(master)
 
 
+def test_ctrl_c_on_a_cooked_terminal_still_stops_the_app_in_order(mp):
+    # Not raw (the app started by hand in a terminal): Ctrl-C is a signal,
+    # a KeyboardInterrupt, as it always was.
+    cmd, env = app(mp)
+    master, slave = pty.openpty()
+
+    def own_terminal():  # the pty becomes the app's controlling terminal
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(cmd, cwd=mp.workdir, env=env, stdin=slave, stdout=slave,
+                            stderr=slave, close_fds=True, preexec_fn=own_terminal)
+    os.close(slave)
+    seen = []
+    try:
+        read_until(master, r"^tick 3 prompt=running", seen)
+        os.write(master, b"1 + 1\n")
+        read_until(master, r"^2\r?$", seen)
+        os.write(master, b"\x03")
+        read_until(master, r"^mpsysd: Ctrl-C: stopping the services", seen)
+        read_until(master, r"^shutdown: stopping ticker\.service", seen)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.close(master)
+
+
 @pytest.mark.parametrize("how", ["stdin closed", "not a terminal"])
 def test_no_terminal_prompt_steps_aside_quietly(mp, how):
     cmd, env = app(mp)
@@ -96,3 +128,265 @@ def test_no_terminal_prompt_steps_aside_quietly(mp, how):
     expected = "done" if how == "stdin closed" else "none"
     assert ticks[-1][1] == expected, out
     assert err == "" and "Traceback" not in out
+
+
+# The prompt on a raw terminal, as `make run` gives it (scripts/run_app.py
+# makes the terminal raw and sets MPSYSD_PROMPT=raw): every test below types
+# keystroke by keystroke, Enter as the CR a terminal sends.
+
+BEAT = """\
+import asyncio
+import aioctl
+from aioclass import Service
+
+
+class BeatService(Service):
+    def __init__(self, name):
+        super().__init__(name)
+        self.type = "runtime.service"
+        self.kwargs = {"on_stop": self.on_stop}
+        self.n = 0
+
+    def on_stop(self, *args, **kwargs):
+        print("beat: on_stop ran")
+        return "bye"
+
+    @aioctl.aiotask
+    async def task(self, log=None):
+        self.add_logger(log)
+        while True:
+            self.n += 1
+            self.log.info("beat %d" % self.n)
+            await asyncio.sleep_ms(100)
+
+
+service = BeatService("beat")
+"""
+
+UP, DOWN, RIGHT, LEFT, HOME, END = "\x1b[A", "\x1b[B", "\x1b[C", "\x1b[D", "\x1b[H", "\x1b[F"
+CTRL_C, CTRL_D, BACKSPACE = "\x03", "\x04", "\x7f"
+
+
+class Terminal:
+    """The app in a raw pseudo-terminal; what it shows, with CRs dropped."""
+
+    def __init__(self, mp, heap="128K"):
+        mp.services({"beat": BEAT})
+        shutil.copy(os.path.join(ROOT, "main.py"), mp.workdir)
+        env = dict(os.environ, MICROPYPATH=":".join((".frozen", LIB, LOGGING, MPLIB)),
+                   MPSYSD_PROMPT="raw")
+        self.master, slave = pty.openpty()
+        run_app.set_raw(slave)  # as make run does
+        self.proc = subprocess.Popen([MICROPYTHON, "-X", "heapsize=" + heap, "main.py"],
+                                     cwd=mp.workdir, env=env, stdin=slave, stdout=slave,
+                                     stderr=slave, close_fds=True)
+        os.close(slave)
+        self.text = ""
+        self.pos = 0  # what expect() has consumed
+
+    def keys(self, *keys):
+        for key in keys:  # one write per key: an arrow's escape sequence is one key
+            os.write(self.master, key.encode())
+
+    def line(self, text):
+        self.keys(*text)
+        self.keys("\r")
+
+    def expect(self, pattern, timeout=10):
+        """Wait for pattern in what came after the last match; return that text."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.compile(pattern, re.M).search(self.text, self.pos)
+            if m:
+                seen, self.pos = self.text[self.pos:m.end()], m.end()
+                return seen
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    self.text += os.read(self.master, 4096).decode(errors="replace").replace(
+                        "\r", "")
+                except OSError:  # the app closed the terminal
+                    ready = None
+            if ready is None or time.monotonic() > deadline:
+                pytest.fail("no %r within %s s; output after the last match:\n%s"
+                            % (pattern, timeout, self.text[self.pos:]))
+
+    def ask(self, line, pattern):
+        """Type line, then wait for pattern and the next prompt."""
+        self.line(line)
+        seen = self.expect(pattern)
+        self.expect(r"^mpsysd> ")
+        return seen
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        os.close(self.master)
+
+
+@pytest.fixture
+def term(mp):
+    t = Terminal(mp)
+    t.expect(r"^mpsysd> ")
+    yield t
+    t.close()
+
+
+def test_top_level_await_and_the_prompt_keeps_its_globals(term):
+    term.line("x = 5")
+    term.expect(r"^mpsysd> ")
+    term.ask("x + 1", r"^6$")
+    term.line("await asyncio.sleep_ms(300)")
+    term.expect(r"^mpsysd> ")
+    term.line("async def twice(v):")
+    term.line("    await asyncio.sleep_ms(10)")
+    term.line("    return 2 * v")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.line("r = await twice(x)")  # binds r in the prompt's globals
+    term.expect(r"^mpsysd> ")
+    term.ask("r", r"^10$")
+    term.ask("await twice(r) + 1", r"^21$")
+    term.line("import time")  # an import and a for with an await bind globals too
+    term.expect(r"^mpsysd> ")
+    term.line("for i in range(3): await asyncio.sleep_ms(1)")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.ask("(i, time.ticks_ms() > 0)", r"^\(2, True\)$")
+    term.ask("aioctl.status('beat.service')", r"beat\.service: status: running since")
+
+
+def test_multi_line_blocks_continue_with_dots_until_an_empty_line(term):
+    term.line("def add(a, b):")
+    term.expect(r"^\.\.\.     $")
+    term.line("    return a + b")
+    term.expect(r"^\.\.\.     $")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.ask("add(2, 3)", r"^5$")
+    term.line("total = 0")
+    term.line("for k in range(4):")
+    term.line("    if k % 2:")
+    term.line("        total += k")
+    term.line("    else:")
+    term.line("        total -= 10")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.ask("total", r"^-16$")
+    term.line("class Box:")
+    term.line("    size = 3")
+    term.line("")
+    term.line("while Box.size:")
+    term.line("    Box.size -= 1")
+    term.line("")
+    term.line("try:")
+    term.line("    1 / Box.size")
+    term.line("except ZeroDivisionError:")
+    term.line("    print('caught', Box.size)")
+    term.line("")
+    term.expect(r"^caught 0$")
+    term.line("class Ctx:")
+    term.line("    def __enter__(self): return 'in'")
+    term.line("    def __exit__(self, *exc): print('out')")
+    term.line("")
+    term.line("with Ctx() as c:")
+    term.line("    print(c)")
+    term.line("")
+    term.expect(r"^in\nout$")
+    term.line("values = [1,")  # an open bracket goes on too, and ends with it
+    term.expect(r"^\.\.\.     $")
+    term.line("  2]")
+    term.expect(r"^mpsysd> ")
+    term.ask("values", r"^\[1, 2\]$")
+
+
+def test_line_editing_and_a_bounded_history(term):
+    term.keys(*"2*3", HOME, *"1+", "\r")  # Home, then insert before
+    term.expect(r"^7$")
+    term.keys(*"10*10", LEFT, LEFT, BACKSPACE, "+", "\r")  # 10*10 -> 10+10
+    term.expect(r"^20$")
+    term.keys(*"5+5", LEFT, LEFT, LEFT, "\x1b[3~", "9", END, "1", "\r")  # Delete, End: 9+51
+    term.expect(r"^60$")
+    term.keys(UP, "\r")
+    term.expect(r"^60$")
+    term.keys(UP, UP, UP, DOWN, "\r")  # back three (a repeat is kept once), forward one
+    term.expect(r"^20$")
+    term.keys(*"11", LEFT, RIGHT, "0", "\r")
+    term.expect(r"^110$")
+    for n in range(1001, 1021):  # more lines than the history keeps
+        term.ask(str(n), r"^%d$" % n)
+    term.keys(*[UP] * 30, "\r")  # it keeps the last 16: 1005..1020
+    term.expect(r"^1005$")
+
+
+def test_expression_values_print_as_the_repl_prints_them(term):
+    free = term.ask("gc.mem_free()", r"^\d+$")
+    assert int(free.split()[-1]) > 0
+    term.line("None")
+    assert term.expect(r"^mpsysd> ") == "None\nmpsysd> "  # the echo, and no value
+    term.ask("[1, 'a', None]", r"^\[1, 'a', None\]$")
+    term.ask("_", r"^\[1, 'a', None\]$")  # _ holds the last value
+    term.ask("'%d items' % len(_)", r"^'3 items'$")
+
+
+def test_ctrl_c_interrupts_a_statement_then_stops_the_app_in_order(term):
+    term.line("await asyncio.sleep(100)")
+    term.expect(r"asyncio\.sleep\(100\)$")
+    term.keys(CTRL_C)
+    term.expect(r"^\^C: interrupted; the prompt goes on$")
+    term.expect(r"^mpsysd> ")
+    term.line('await aioctl.follow("beat")')
+    term.expect(r"^.*\[beat\.service\] beat \d+$")
+    term.keys(CTRL_C)
+    term.expect(r"^\^C: interrupted; the prompt goes on$")
+    term.expect(r"^mpsysd> ")
+    term.ask("1 + 1", r"^2$")
+    term.keys(*"half typed", CTRL_C)  # Ctrl-C drops a line being typed
+    term.expect(r"\^C\nmpsysd> ")
+    term.keys(CTRL_C)  # at an empty prompt: the app stops in order
+    term.expect(r"^mpsysd: Ctrl-C: stopping the services$")
+    term.expect(r"^shutdown: stopping beat\.service$")
+    term.expect(r"^beat: on_stop ran$")
+    assert term.proc.wait(timeout=10) == 0
+
+
+def test_ctrl_d_closes_the_prompt_and_the_services_go_on(term):
+    term.line("aioctl.status('prompt')")
+    term.expect(r"prompt: status: running")
+    term.keys(CTRL_D)
+    term.expect(r"^mpsysd: prompt closed; services go on \(Ctrl-C stops the app\)$")
+    term.line("aioctl.status()")  # typed to no one now
+    term.keys(CTRL_C)  # as the line says
+    seen = term.expect(r"^mpsysd: Ctrl-C: stopping the services$")
+    assert "status:" not in seen and "mpsysd> " not in seen
+    term.expect(r"^shutdown: stopping beat\.service$")  # it was still running
+    term.expect(r"^beat: on_stop ran$")
+    assert term.proc.wait(timeout=10) == 0
+
+
+def test_memory_error_and_other_errors_leave_the_prompt_working(term):
+    seen = term.ask("x = bytearray(10**7)", r"^MemoryError: .*$")
+    assert re.search(r"^MemoryError: heap exhausted \(\d+ B free\); the prompt goes on$",
+                     seen, re.M), seen
+    term.ask("1+1", r"^2$")
+    seen = term.ask("1 / 0", r"^ZeroDivisionError: .*$")
+    assert "Traceback (most recent call last):" in seen
+    term.ask("undefined_name", r"^NameError: .*undefined_name.*$")
+    term.ask("2+2", r"^4$")
+    term.line("async def boom():")
+    term.line("    raise ValueError('bad')")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    seen = term.ask("await boom()", r"^ValueError: bad$")
+    assert "Traceback (most recent call last):" in seen
+    term.ask("3+3", r"^6$")
+
+
+def test_help_is_mpsysds_own_and_help_obj_is_the_builtin(term):
+    seen = term.ask("help()", r"^Ctrl-D at an empty prompt: .*$")
+    assert "aioctl: status(" in seen and "await follow(grep)" in seen
+    assert "Ctrl-C: stop what runs" in seen and "aioservice: status()" in seen
+    assert "CTRL-A" not in seen.upper()  # not the board's REPL help
+    seen = term.ask("help(1)", r"to_bytes")
+    assert "object 1 is of type int" in seen
