@@ -23,20 +23,11 @@ _BLOCK = " if for while def class with try async "  # words that open a block
 _KW = (" False None True and as assert async await break class continue def del elif else"
        " except finally for from global if import in is lambda nonlocal not or pass raise"
        " return try while with yield ")
-_HELP = """mpsysd: Python beside the running services; `await` works here.
-aioctl: status([name], debug=True), top(), log(grep), await follow(grep),
- stop(name), start(name), restart(name), result(name), traceback(name)
-aioservice: status(), load(name), unload(name), enable(name), disable(name)
-Keys: arrows, Home/End, Up/Down history; a block ends at an empty line.
-Ctrl-C: stop what runs; at an empty prompt, stop the app in order.
-Ctrl-D at an empty prompt: close the prompt; the services go on."""
-
-
 def _help(obj=None):
-    if obj is None:
-        print(_HELP)
-    else:
-        help(obj)
+    import aiohelp  # mpsysd's help for the prompt, aioctl and aioservice
+
+    aiohelp.show(obj)
+    sys.modules.pop("aiohelp", None)
 
 
 def _kbd(board, char):

@@ -385,8 +385,15 @@ def test_memory_error_and_other_errors_leave_the_prompt_working(term):
 
 def test_help_is_mpsysds_own_and_help_obj_is_the_builtin(term):
     seen = term.ask("help()", r"^Ctrl-D at an empty prompt: .*$")
-    assert "aioctl: status(" in seen and "await follow(grep)" in seen
-    assert "Ctrl-C: stop what runs" in seen and "aioservice: status()" in seen
+    assert "help(aioctl), help(aioservice)" in seen
+    assert "Ctrl-C: stop what runs" in seen
     assert "CTRL-A" not in seen.upper()  # not the board's REPL help
+    # a module's own help would list internals (_launch, FUNC) and miss the
+    # calls that load lazily (status, top, log...)
+    seen = term.ask("help(aioctl)", r"^  group\(\)\.tasks.*$")
+    assert "status(name=None, debug=False)" in seen and "await follow" in seen
+    assert "_launch" not in seen and "FUNC" not in seen
+    seen = term.ask("help(aioservice)", r"^  await shutdown.*$")
+    assert "load(name), unload(name)" in seen and "registry" not in seen
     seen = term.ask("help(1)", r"to_bytes")
     assert "object 1 is of type int" in seen
