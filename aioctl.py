@@ -224,8 +224,8 @@ def enter(func, args, kwargs, name=None, start=True):
         if run is None:
             run = _coro(func, args, kwargs)
         name = _name_of(run)
-        if not start:
-            (run.coro if isinstance(run, Job) else run).close()
+        if not start:  # made only for its name: the record starts it later
+            getattr(run.coro if isinstance(run, Job) else run, "close")()
             run = None
     if name in recs:
         n = 1
