@@ -96,9 +96,10 @@ def stamped(path, want):
         return f.read().strip() == want
 
 
-def built_here(path):
-    """True when path is a link into the source tree this script builds in."""
-    return os.path.realpath(path).startswith(os.path.realpath(SRC) + os.sep)
+def built_from_source(path):
+    """True when path is a link into a unix-port build tree (this checkout's or,
+    when .build/bin is shared, another's)."""
+    return "/ports/unix/build-" in os.path.realpath(path)
 
 
 def ready():
@@ -106,7 +107,7 @@ def ready():
     mp, cross = os.path.join(BIN, "micropython"), os.path.join(BIN, "mpy-cross")
     if not (os.path.exists(mp) and os.path.exists(cross)):
         return False
-    want = wanted_source() + ("\n" + RECIPE if built_here(mp) else "")
+    want = wanted_source() + ("\n" + RECIPE if built_from_source(mp) else "")
     if not stamped(STAMP, want):
         return False
     found = probe_interpreter(mp)
