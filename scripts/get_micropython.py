@@ -107,7 +107,8 @@ def ready():
     mp, cross = os.path.join(BIN, "micropython"), os.path.join(BIN, "mpy-cross")
     if not (os.path.exists(mp) and os.path.exists(cross)):
         return False
-    want = wanted_source() + ("\n" + RECIPE if built_from_source(mp) else "")
+    built = wanted_source() == "auto" and built_from_source(mp)
+    want = wanted_source() + ("\n" + RECIPE if built else "")
     if not stamped(STAMP, want):
         return False
     found = probe_interpreter(mp)
