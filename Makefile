@@ -11,7 +11,7 @@ help:
 	@echo "make test   - static checks (make lint), then the tests on the unix-port MicroPython"
 	@echo "make lint   - ruff, and pyright against the ESP32 and pyboard stubs"
 	@echo "make bench  - RAM and speed benchmarks against raw asyncio"
-	@echo "make micropython - fetch and build the unix-port interpreter into .build/"
+	@echo "make micropython - fetch and build the unix-port interpreters (64- and 32-bit) into .build/"
 	@echo "make mpy    - dist/: the project compiled to .mpy, laid out as a board's filesystem"
 	@echo "make deploy PORT=/dev/ttyUSB0 [APP=1] - make mpy, then copy it to a board"
 	@echo "make repl PORT=/dev/ttyUSB0 - the board's REPL"

@@ -3,7 +3,11 @@
 
 Each measurement runs in its own MicroPython process, with the project
 compiled by mpy-cross (as a board runs it), and prints one number; this
-script puts them in a table against the budgets of shared/DESIGN.md.
+script puts them in a table against the budgets of shared/DESIGN.md. Every
+RAM figure is measured on the 32-bit build (micropython32: a board's object
+sizes), which the targets are for, with the 64-bit figure beside it; speed
+figures come from the 64-bit build. The whole app's figures are in
+bench_app.py, and so is the table of each module's import cost.
 A benchmark, not a test: it reports, it does not fail on a missed target.
 Host-side script (CPython).
 """
@@ -14,10 +18,11 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import bench_app  # noqa: E402
 import compile_mpy  # noqa: E402
 
-MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
-CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
+INTERPRETER = bench_app.INTERPRETER
+CROSS = bench_app.CROSS
 APP = os.path.join(ROOT, ".build", "bench")
 LIB = os.path.join(ROOT, ".build", "mpy")
 
@@ -53,13 +58,13 @@ asyncio.run(main())
 CAPACITY = PRELUDE + """
 MODE = %r
 if MODE == "raw":
-    keep = [None] * 400  # raw tasks need a place; managed ones live in the table
+    keep = [None] * 1500  # raw tasks need a place; managed ones live in the table
 else:
     import aioctl
 async def main():
     n = 0
     try:
-        while n < 400:
+        while n < 1500:
             if MODE == "raw":
                 keep[n] = asyncio.create_task(sleeper())
             else:
@@ -269,79 +274,186 @@ def make_services(app):
         os.remove(src)
 
 
-def measure(code, heap="256K", last_line_of="stdout", cwd=None):
-    res = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
+FAILED = []  # (what, why) of measurements that did not complete
+
+
+def measure(code, heap="256K", last_line_of="stdout", cwd=None, bits=64, what=""):
+    """The numbers of the last line the snippet prints; None when it fails."""
+    res = subprocess.run([INTERPRETER[bits], "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
                          env=dict(os.environ, MICROPYPATH=":".join(
                              (".frozen", LIB, os.path.join(LIB, "tools", "logging")))),
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=600)
     out = res.stdout if last_line_of == "stdout" else res.stderr
     if res.returncode:
-        sys.exit("bench: a measurement failed:\n" + res.stderr)
+        why = (res.stderr.strip().splitlines() or ["exit status %d" % res.returncode])[-1]
+        FAILED.append(("%s (%d-bit, %s heap)" % (what, bits, heap), why))
+        return None
     return [float(v) if v not in ("True", "False") else v == "True"
             for v in out.strip().splitlines()[-1].split()]
 
 
+def both(code, **kw):
+    """{32: numbers, 64: numbers} of one snippet run on each build."""
+    return {bits: measure(code, bits=bits, **kw) for bits in (32, 64)}
+
+
+def fmt(v, pattern="%.0f"):
+    return "failed" if v is None else pattern % v
+
+
+def ram_row(name, fig, raw=None, target="", limit=None, pattern="%.0f"):
+    """A table row: the 32-bit and 64-bit figures (index 0 of each), raw
+    asyncio's, and whether the 32-bit one meets limit(value)."""
+    one = {b: None if fig.get(b) is None else fig[b][0] for b in (32, 64)}
+    raw_text = "" if raw is None else "%s / %s" % (
+        fmt(raw.get(32) and raw[32][0], pattern), fmt(raw.get(64) and raw[64][0], pattern))
+    met = None if limit is None or one[32] is None else limit(one[32])
+    return (name, fmt(one[32], pattern), fmt(one[64], pattern), raw_text, target,
+            False if limit is not None and one[32] is None else met)
+
+
+def app_rows():
+    """Targets a-c: the whole app, compiled and as sources, at 64 KB on the 32-bit
+    build (the 64-bit build gets 128 KB: its objects are twice the size)."""
+    views = "status(), top(), log()"
+    rows = []
+    compiled = bench_app.lay_out("app")
+    seen = {32: bench_app.run_app(compiled, 32, "64K"),
+            64: bench_app.run_app(compiled, 64, "128K")}
+
+    def shown(r):
+        if not r["ok"]:
+            return "no: " + ("MemoryError" if r["memory_error"] else "down: %s" % r.get("bad"))
+        return "%d / %d" % (r["free"], r["largest"])
+
+    rows.append(("a. make mpy's app, after %s: free / largest block (B)" % views,
+                 shown(seen[32]), shown(seen[64]) + " (128K)", "",
+                 ">= 16384 free", seen[32]["ok"] and seen[32]["free"] >= 16384))
+    small = {32: bench_app.smallest_heap(compiled, 32, 48, 160),
+             64: bench_app.smallest_heap(compiled, 64, 48, 320)}
+    rows.append(("   smallest heap it boots and runs in (8K steps)", kb(small[32]), kb(small[64]),
+                 "", "<= 64K", small[32] is not None and small[32] <= 64))
+    sources = bench_app.lay_out("app-src", sources=True, seeds=bench_app.SEEDS)
+    small = {32: bench_app.smallest_heap(sources, 32, 48, 160),
+             64: bench_app.smallest_heap(sources, 64, 48, 320)}
+    rows.append(("b. app as sources + 6 seed services: smallest heap",
+                 kb(small[32]), kb(small[64]), "", "<= 64K",
+                 small[32] is not None and small[32] <= 64))
+    churn = bench_app.lay_out("app-churn", churn=True, rounds=100)
+    seen = {32: bench_app.run_app(churn, 32, "64K"), 64: bench_app.run_app(churn, 64, "128K")}
+
+    def churned(r):
+        if "low" not in r:
+            return "no: " + ("MemoryError at boot" if r["memory_error"] else "did not run")
+        return "%s MemoryError; min largest %d" % (r["errors"] or "no", r["low"])
+
+    r = seen[32]
+    rows.append(("c. 100 load/unload rounds + views, 64K", churned(r),
+                 churned(seen[64]) + " (128K)", "", "none; >= 4096",
+                 "low" in r and not r["errors"] and not r["memory_error"] and r["low"] >= 4096))
+    return rows
+
+
+def kb(k):
+    return "> max" if k is None else "%dK" % k
+
+
 def main():
     compile_mpy.compile_to(LIB)
-    (raw,) = measure(PER_TASK % "raw")
-    (named,) = measure(PER_TASK % "named")
-    (auto,) = measure(PER_TASK % "auto")
-    (fit_raw,) = measure(CAPACITY % "raw", heap="64K")
-    (fit_named,) = measure(CAPACITY % "named", heap="64K")
-    (imp_ctl,) = measure(IMPORT % ("", "aioctl"))
-    (imp_svc,) = measure(IMPORT % (", aioctl", "aioservice"))
-    (imp_mgr,) = measure(IMPORT % (", aioctl, aioservice", "aiomanager"))
-    (imp_tasks,) = measure(IMPORT % (", aioctl", "aiotasks"))
-    (imp_status,) = measure(IMPORT % (", aioctl, aiotasks", "aiostatus"))
-    (stop_start,) = measure(STOP_START)
-    (status_ms,) = measure(STATUS, last_line_of="stderr")
-    (late_ms,) = measure(SCHEDULE)
-    journal_beyond, write_us, log_us = measure(JOURNAL)
+    raw = both(PER_TASK % "raw", what="raw task")
+    named = both(PER_TASK % "named", what="named task")
+    auto = both(PER_TASK % "auto", what="auto-named task")
+    fit_raw = both(CAPACITY % "raw", heap="64K", what="raw capacity")
+    fit_named = both(CAPACITY % "named", heap="64K", what="managed capacity")
+    imp_ctl = both(IMPORT % ("", "aioctl"), what="import aioctl")
+    imp_svc = both(IMPORT % (", aioctl", "aioservice"), what="import aioservice")
+    imp_mgr = both(IMPORT % (", aioctl, aioservice", "aiomanager"), what="import aiomanager")
+    imp_tasks = both(IMPORT % (", aioctl", "aiotasks"), what="import aiotasks")
+    imp_status = both(IMPORT % (", aioctl, aiotasks", "aiostatus"), what="import aiostatus")
+    core = {b: None if imp_ctl[b] is None or imp_svc[b] is None else
+            [imp_ctl[b][0] + imp_svc[b][0]] for b in (32, 64)}
+    stop_start = measure(STOP_START, what="stop+start")
+    status_ms = measure(STATUS, last_line_of="stderr", what="status() speed")
+    late_ms = measure(SCHEDULE, what="schedule")
+    journal = both(JOURNAL, what="journal")
     soak_app = os.path.join(APP, "soak")
     os.makedirs(soak_app, exist_ok=True)
     make_soak(soak_app)
     soak_s = int(os.environ.get("SOAK_SECONDS", "180"))
     print("bench: soak of %d s (SOAK_SECONDS) under way..." % soak_s, flush=True)
-    h0, h1, lo, hi, per_s, steady = measure(SOAK % soak_s, heap="96K", cwd=soak_app)
+    soak = measure(SOAK % soak_s, heap="64K", cwd=soak_app, bits=32, what="soak")
     os.makedirs(APP, exist_ok=True)
     make_services(APP)
-    boot_ms, init_ms, per_service = measure(SERVICES, cwd=APP)
+    services = both(SERVICES, cwd=APP, what="40 services")
+    print("bench: the whole app...", flush=True)
+    apps = app_rows()
 
+    def ratio(b):
+        if named[b] is None or raw[b] is None:
+            return None
+        return [named[b][0] / raw[b][0]]
+
+    ratios = {b: ratio(b) for b in (32, 64)}
+    per_service = {b: services[b] and [services[b][2]] for b in (32, 64)}
+    beyond = {b: journal[b] and [journal[b][0]] for b in (32, 64)}
     rows = [
-        ("heap per task, caller-named (B)", "%.0f" % named, "%.0f" % raw,
-         "<= 1.6x raw", "%.2fx" % (named / raw), named <= 1.6 * raw),
-        ("heap per task, auto-named (B)", "%.0f" % auto, "%.0f" % raw,
-         "(name string)", "%.2fx" % (auto / raw), None),
-        ("tasks that fit in a 64 KB heap", "%d" % fit_named, "%d" % fit_raw,
-         ">= 200", "", fit_named >= 200),
-        ("import aioctl (B)", "%.0f" % imp_ctl, "", "<= 6144", "", imp_ctl <= 6144),
-        ("import aioctl + aioservice: core (B)", "%.0f" % (imp_ctl + imp_svc), "", "<= 12288",
-         "", imp_ctl + imp_svc <= 12288),
-        ("  + aiomanager, while booting (B)", "%.0f" % imp_mgr, "", "(released)", "", None),
-        ("  + aiotasks, lazy (B)", "%.0f" % imp_tasks, "", "(lazy)", "", None),
-        ("  + aiostatus, on first view (B)", "%.0f" % imp_status, "", "(lazy)", "", None),
-        ("stop+start per task (us)", "%.1f" % stop_start, "", "", "", None),
-        ("status() of 100 tasks (ms)", "%.2f" % status_ms, "", "<= 10", "", status_ms <= 10),
-        ("schedule: worst lateness of 20 runs (ms)", "%.0f" % late_ms, "", "<= 20", "",
-         late_ms <= 20),
-        ("boot() of 20 trivial core services (ms)", "%.1f" % boot_ms, "", "", "", None),
-        ("init() of 20 trivial runtime services (ms)", "%.1f" % init_ms, "", "", "", None),
-        ("heap per loaded service (B)", "%.0f" % per_service, "", "", "", None),
-        ("journal: heap beyond its 4 KB buffer (B)", "%.0f" % journal_beyond, "", "", "", None),
-        ("journal: write() of a line (us)", "%.1f" % write_us, "", "", "", None),
-        ("journal: log.info() with timestamp (us)", "%.1f" % log_us, "", "", "", None),
-        ("soak %d s: heap at start / end (B)" % soak_s, "%d / %d" % (h0, h1), "", "no growth",
-         "", h1 <= h0 + 256),
-        ("soak: heap low / high (B)", "%d / %d" % (lo, hi), "", "", "", None),
-        ("soak: restarts per second", "%.0f" % per_s, "", "", "", None),
-        ("soak: steady neighbour still running", "yes" if steady else "NO", "", "", "", None),
+        ram_row("heap per task, caller-named (B)", named, raw, "", None),
+        ram_row("  managed / raw task", ratios, None, "<= 2x", lambda v: v <= 2.0, "%.2fx"),
+        ram_row("heap per task, auto-named (B)", auto, raw, "(name string)"),
+        ram_row("d. tasks that fit in a 64 KB heap", fit_named, fit_raw, ">= 300",
+                lambda v: v >= 300),
+        ram_row("e. import aioctl (B)", imp_ctl, None, "<= 4096", lambda v: v <= 4096),
+        ram_row("   import aioctl + aioservice: core (B)", core, None, "<= 6144",
+                lambda v: v <= 6144),
+        ram_row("  + aiomanager, while booting (B)", imp_mgr, None, "(released)"),
+        ram_row("  + aiotasks, lazy (B)", imp_tasks, None, "(lazy)"),
+        ram_row("  + aiostatus, on first view (B)", imp_status, None, "(lazy)"),
+        ram_row("heap per loaded service (B)", per_service),
+        ram_row("journal: heap beyond its 4 KB buffer (B)", beyond),
+    ] + apps
+    if soak is None:
+        rows.append(("soak %d s, 64K: failed" % soak_s, "failed", "", "", "no growth", False))
+    else:
+        h0, h1, lo, hi, per_s, steady = soak
+        rows += [
+            ("soak %d s, 64K: heap at start / end (B)" % soak_s, "%d / %d" % (h0, h1), "", "",
+             "no growth", h1 <= h0 + 256),
+            ("soak: heap low / high (B)", "%d / %d" % (lo, hi), "", "", "", None),
+            ("soak: restarts per second", "%.0f" % per_s, "", "", "", None),
+            ("soak: steady neighbour still running", "yes" if steady else "NO", "", "", "",
+             None),
+        ]
+    speed = [
+        ("stop+start per task (us)", fmt(stop_start and stop_start[0], "%.1f"), "", None),
+        ("status() of 100 tasks (ms)", fmt(status_ms and status_ms[0], "%.2f"), "<= 10",
+         status_ms is not None and status_ms[0] <= 10),
+        ("schedule: worst lateness of 20 runs (ms)", fmt(late_ms and late_ms[0]), "<= 20",
+         late_ms is not None and late_ms[0] <= 20),
+        ("boot() of 20 trivial core services (ms)",
+         fmt(services[64] and services[64][0], "%.1f"), "", None),
+        ("init() of 20 trivial runtime services (ms)",
+         fmt(services[64] and services[64][1], "%.1f"), "", None),
+        ("journal: write() of a line (us)", fmt(journal[64] and journal[64][1], "%.1f"), "", None),
+        ("journal: log.info() with timestamp (us)", fmt(journal[64] and journal[64][2], "%.1f"),
+         "", None),
     ]
-    head = ("measure", "mpsysd", "raw asyncio", "target", "ratio", "met")
-    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(5)]
-    print("mpsysd bench: unix port, modules compiled by mpy-cross, 64-bit heap sizes")
+    print("mpsysd bench: unix port, modules compiled by mpy-cross. RAM on the 32-bit build "
+          "(a board's sizes; targets apply to it), 64-bit beside it")
+    table(("measure", "32-bit", "64-bit", "raw asyncio 32/64", "target", "met"), rows)
+    print("\nspeed (64-bit build)")
+    table(("measure", "mpsysd", "target", "met"), speed)
+    for what, why in FAILED:
+        print("failed: %s: %s" % (what, why))
+    print()
+    bench_app.print_breakdown(bench_app.breakdown(32), 32)
+
+
+def table(head, rows):
+    n = len(head) - 1
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(n)]
     for row in [head] + rows:
-        met = row[5] if row is head else {True: "yes", False: "NO", None: ""}[row[5]]
-        print("  ".join(str(c).ljust(w) for c, w in zip(row[:5], widths)) + "  " + met)
+        met = row[n] if row is head else {True: "yes", False: "NO", None: ""}[row[n]]
+        print("  ".join(str(c).ljust(w) for c, w in zip(row[:n], widths)) + "  " + met)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 The `mp` fixture writes a script into a fresh working directory, runs it on
 `.build/bin/micropython` with a microcontroller-sized heap and the project
 (compiled by mpy-cross, as a board runs it) on the import path, and returns
-stdout, stderr and the exit status.
+stdout, stderr and the exit status. `mp.run(code, bits=32)` runs it on
+`.build/bin/micropython32` instead, whose objects are a 32-bit board's size:
+RAM tests use it (they are skipped, saying why, when it was not built).
 
 Opt-in: `make test PYTEST_ARGS="--board /dev/ttyUSB0"` runs the same tests on
 a real board through mpremote instead (tests marked unix_only are skipped).
@@ -21,8 +23,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import compile_mpy  # noqa: E402
 
-MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
-CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
+BIN = os.path.join(os.environ.get("MPSYSD_BUILD") or os.path.join(ROOT, ".build"), "bin")
+MICROPYTHON = os.path.join(BIN, "micropython")
+MICROPYTHON32 = os.path.join(BIN, "micropython32")
+CROSS = os.path.join(BIN, "mpy-cross")
 LIB = os.path.join(ROOT, ".build", "mpy")
 LOGGING = os.path.join(LIB, "tools", "logging")  # on a board these sit in /lib too
 MPLIB_SRC = os.path.join(ROOT, "tests", "mplib")  # helpers for the test scripts...
@@ -133,18 +137,25 @@ class Runner:
         if env is not None:
             self.write(".env", env)
 
-    def run(self, code, heap=DEFAULT_HEAP, timeout=30, args=(), compiled=False):
+    def run(self, code, heap=DEFAULT_HEAP, timeout=30, args=(), compiled=False, bits=64):
         """Run code (a script's text) and return its Result. compiled: run it
-        as .mpy, so that compiling it does not take room in the heap."""
+        as .mpy, so that compiling it does not take room in the heap. bits=32:
+        on the 32-bit build (board-sized objects); skips the test without it."""
         script = self.write("test_script.py", code)
         if self.board:
             return self._run_on_board(script, timeout)
+        interpreter = MICROPYTHON
+        if bits == 32:
+            if not os.path.exists(MICROPYTHON32):
+                pytest.skip("no 32-bit MicroPython at %s: `make micropython` builds it "
+                            "(needs gcc-multilib)" % MICROPYTHON32)
+            interpreter = MICROPYTHON32
         env = dict(os.environ, MICROPYPATH=":".join((".frozen", LIB, LOGGING, MPLIB)))
-        cmd = [MICROPYTHON, "-X", "heapsize=" + heap, script] + list(args)
+        cmd = [interpreter, "-X", "heapsize=" + heap, script] + list(args)
         if compiled:
             subprocess.run([CROSS, "test_script.py"], cwd=self.workdir, check=True)
             os.remove(script)
-            cmd = [MICROPYTHON, "-X", "heapsize=" + heap, "-c", "import test_script"]
+            cmd = [interpreter, "-X", "heapsize=" + heap, "-c", "import test_script"]
         try:
             res = subprocess.run(cmd, cwd=self.workdir, env=env, capture_output=True,
                                  text=True, timeout=timeout)

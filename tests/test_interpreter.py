@@ -5,10 +5,9 @@ import sys
 
 import pytest
 
-from conftest import MICROPYTHON, ROOT
+from conftest import CROSS, MICROPYTHON, MICROPYTHON32, ROOT
 
 SCRIPT = os.path.join(ROOT, "scripts", "get_micropython.py")
-CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
 pytestmark = pytest.mark.unix_only
 
 
@@ -18,7 +17,8 @@ def get(env):
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("MICROPYTHON", "MPY_CROSS")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MICROPYTHON", "MPY_CROSS", "MICROPYTHON32")}
     env.update(extra)
     return env
 
@@ -49,13 +49,38 @@ def test_heap_is_microcontroller_sized(mp):
 
 
 def test_explicit_interpreter_is_used(tmp_path):
-    env = clean_env(MICROPYTHON=MICROPYTHON, MPY_CROSS=CROSS, MPSYSD_BUILD=str(tmp_path))
+    env = clean_env(MICROPYTHON=MICROPYTHON, MPY_CROSS=CROSS, MICROPYTHON32=MICROPYTHON32,
+                    MPSYSD_BUILD=str(tmp_path))
     res = get(env)
     assert res.returncode == 0, res.stderr
     link = tmp_path / "bin" / "micropython"
     assert res.stdout.strip() == str(link)
     assert os.path.realpath(link) == os.path.realpath(MICROPYTHON)
+    assert os.path.realpath(tmp_path / "bin" / "micropython32") == os.path.realpath(MICROPYTHON32)
     assert get(env).stdout.strip() == str(link)
+
+
+def test_missing_32bit_interpreter_alone_is_provided(tmp_path):
+    env = clean_env(MICROPYTHON=MICROPYTHON, MPY_CROSS=CROSS, MICROPYTHON32=MICROPYTHON32,
+                    MPSYSD_BUILD=str(tmp_path))
+    assert get(env).returncode == 0
+    pair = [tmp_path / "bin" / name for name in ("micropython", "mpy-cross", "SOURCE")]
+    before = [os.lstat(p).st_ino for p in pair]
+    os.remove(tmp_path / "bin" / "micropython32")
+    res = get(env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(tmp_path / "bin" / "micropython")
+    assert [os.lstat(p).st_ino for p in pair] == before  # the pair was left alone
+    assert os.path.realpath(tmp_path / "bin" / "micropython32") == os.path.realpath(MICROPYTHON32)
+
+
+def test_64bit_interpreter_as_32bit_is_one_clear_error(tmp_path):
+    env = clean_env(MICROPYTHON=MICROPYTHON, MPY_CROSS=CROSS, MICROPYTHON32=MICROPYTHON,
+                    MPSYSD_BUILD=str(tmp_path))
+    res = get(env)
+    assert res.returncode == 1
+    assert res.stderr == ("get_micropython: cannot provide micropython32: $MICROPYTHON32=%s "
+                          "is not a 32-bit MicroPython\n" % MICROPYTHON)
 
 
 def test_unusable_explicit_interpreter_is_one_clear_error(tmp_path):
@@ -78,3 +103,21 @@ def test_no_toolchain_is_one_clear_error(tmp_path):
                      "a C toolchain is needed to build MicroPython"), res.stderr
     assert "How to install MicroPython by hand" in res.stderr
     assert not (tmp_path / "build" / "bin").exists()
+
+
+def test_32bit_interpreter_runs_the_project(mp):
+    r = mp.run("""
+        import sys, gc, asyncio, aioctl, aioservice
+        print(sys.maxsize)
+        async def job():
+            await asyncio.sleep_ms(1)
+            return 42
+        async def main():
+            aioctl.add(job, name="job")
+            await asyncio.sleep_ms(20)
+            print(aioctl.result("job"))
+        asyncio.run(main())
+        gc.collect()
+        print(gc.mem_alloc() + gc.mem_free() <= 64 * 1024)
+    """, bits=32)
+    assert r.lines == ["2147483647", "42", "True"], r
