@@ -12,7 +12,8 @@ from micropython import const
 # (64 bytes of heap on a 64-bit port, 32 on an ESP32):
 #   (func, args, kwargs or None, asyncio task, since, end)
 # end is None while the task runs, an intent while a cancel is pending, and
-# (done_at, state, result, extra) once it has finished. since and done_at
+# (done_at, state, result, extra) once it has finished (the asyncio task is
+# then None). since and done_at
 # are ticks_ms (small ints: no heap); the views turn them into dates with
 # the current clock. The field indexes are public for aiotasks, whose
 # TaskView reads records for the views.
@@ -251,7 +252,7 @@ def _done(task, er):
             try:
                 _finish(t, name, rec, er)
             except Exception as e:  # a record is never lost to a bug in a hook's output
-                t.recs[name] = rec[:5] + ((ticks_ms(), "ERROR", e, None),)
+                t.recs[name] = rec[:3] + (None, rec[SINCE], (ticks_ms(), "ERROR", e, None))
             break
     ev = t.changed
     if ev:  # wake whoever waits for an end; they look at the table themselves
@@ -286,7 +287,9 @@ def _finish(t, name, rec, er):
         what = "%s: %s" % (type(result).__name__, result) if state == "ERROR" else state
         (log.error if state == "ERROR" else log.info)("[%s] %s" % (name, what))
     intent = rec[END]
-    rec = t.recs[name] = rec[:5] + ((ticks_ms(), state, result, extra),)
+    # The finished record lets go of the asyncio task: its coroutine holds the
+    # locals of the run (a failed service's buffers), which must not stay pinned.
+    rec = t.recs[name] = rec[:3] + (None, rec[SINCE], (ticks_ms(), state, result, extra))
     if intent == RESTART and rec[FUNC]:
         _relaunch(t, name, rec)
     elif intent == DELETE:

@@ -41,7 +41,9 @@ class TaskView:
 
     @property
     def task(self):
-        return self._rec()[TASK]
+        """The asyncio task; once it has ended, a stand-in (the record lets
+        go of the task, whose coroutine holds the run's locals)."""
+        return self._rec()[TASK] or ENDED
 
     @property
     def since(self):
@@ -91,6 +93,22 @@ class TaskView:
         i = self.name.find(".service")
         reg = sys.modules.get("aioservice")
         return reg.service(self.name[:i]) if reg and i > 0 else None
+
+
+class Ended:
+    """What TaskView.task gives for a task that has ended."""
+
+    def done(self):
+        return True
+
+    def cancel(self):
+        return False
+
+    def __repr__(self):
+        return "<Task ended>"
+
+
+ENDED = Ended()
 
 
 class Tasks:

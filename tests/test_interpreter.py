@@ -119,5 +119,5 @@ def test_32bit_interpreter_runs_the_project(mp):
         asyncio.run(main())
         gc.collect()
         print(gc.mem_alloc() + gc.mem_free() <= 64 * 1024)
-    """, bits=32)
+    """, bits=32, heap="64K")
     assert r.lines == ["2147483647", "42", "True"], r

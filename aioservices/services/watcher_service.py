@@ -50,10 +50,10 @@ class Track:
     def __init__(self, name, policy):
         self.task = name + ".service"
         self.policy = policy  # the service's restart policy, over the defaults
-        self.seen = None  # the asyncio task whose end was handled last
-        self.run = None  # the asyncio task seen running, and since when
+        self.seen = None  # the end (of the task record) handled last
+        self.run = None  # the run seen running (its start, ticks_ms; no task is held)...
         self.run_since = 0
-        self.ours = None  # the asyncio task of the last restart made by the watcher
+        self.ours = None  # when the last restart made by the watcher began (ticks_ms)
         self.fails = 0  # failures in a row: the backoff exponent
         self.window = 0  # ticks_ms when the current restart window began...
         self.starts = 0  # ...and the restarts in it (systemd's start limit: O(1) memory)
@@ -177,11 +177,11 @@ class WatcherService(Service):
             end = rec[aioctl.END]
             if end is None:
                 if tick:
-                    self.running(name, svc, track, rec[aioctl.TASK], now)
+                    self.running(name, svc, track, rec[aioctl.SINCE], now)
             elif type(end) is tuple and end[1] != "scheduled":
-                if rec[aioctl.TASK] is not track.seen:
-                    track.seen = rec[aioctl.TASK]
-                    self.ended(name, svc, track, end, now)
+                if end is not track.seen:  # an end not handled yet
+                    track.seen = end
+                    self.ended(name, svc, track, end, now, rec[aioctl.SINCE])
                 due = t.planned.get(track.task)
                 if due is not None:
                     wait = time.ticks_diff(due, now)
@@ -194,10 +194,10 @@ class WatcherService(Service):
                                                           or end[1] == "ERROR"):
                     self.problems.append(name + " down")  # a watched service that failed
 
-    def running(self, name, svc, track, task, now):
+    def running(self, name, svc, track, run, now):
         p = track.policy
-        if task is not track.run:  # a new run (restarted by us or by a user)
-            track.run, track.run_since = task, now
+        if run != track.run:  # a new run (restarted by us or by a user)
+            track.run, track.run_since = run, now
             if getattr(svc, "limit_hit", False):  # a user started it again
                 self.reset_failed(name)
         up = time.ticks_diff(now, track.run_since)
@@ -218,10 +218,10 @@ class WatcherService(Service):
                         self.log.error("%s: %s; stopping it" % (name, what))
                     aioctl.stop(track.task)
 
-    def ended(self, name, svc, track, end, now):
+    def ended(self, name, svc, track, end, now, since):
         p = track.policy
         state = end[1]
-        if svc.limit_hit and track.seen is not track.ours:
+        if svc.limit_hit and since != track.ours:
             self.reset_failed(name)  # a user started it again, and it ended
         failed = state == "ERROR" or (state == "stopped" and track.hung)
         track.hung = False
@@ -264,7 +264,7 @@ class WatcherService(Service):
         if self.log:
             self.log.info("%s: restart %d" % (name, track.starts))
         aioctl.start(track.task)
-        track.ours = aioctl.group().recs[track.task][aioctl.TASK]
+        track.ours = aioctl.group().recs[track.task][aioctl.SINCE]
 
     def guard(self, now, lag, max_lag_ms, healthy_after_ms):
         """Feed the watchdog only when nothing is wrong; bite when starving."""
