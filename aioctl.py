@@ -309,11 +309,12 @@ def stop(name=None, stop_sch=True):
     once the others have been cancelled. Returns True if any task stopped.
     stop_sch: also cancel the future runs of scheduled tasks (aioschedule).
     """
+    held = 0
     if stop_sch:
         sch = sys.modules.get("aioschedule")
         if sch:
-            sch.cancel(name)
-    return act(name, _STOP)
+            held = sch.cancel(name, hold=True)
+    return act(name, _STOP) or held > 0
 
 
 def act(name, intent):
@@ -370,10 +371,14 @@ def act(name, intent):
 def start(name):
     """Start again the finished tasks name picks, with their args/kwargs.
 
-    A task whose stop is still pending starts as soon as it has stopped.
-    Returns True if any task was started.
+    A task whose stop is still pending starts as soon as it has stopped; a
+    schedule that stop() held is resumed. Returns True if any task was started.
     """
-    return act(name, _START)
+    started = act(name, _START)
+    sch = sys.modules.get("aioschedule")
+    if sch:
+        sch.resume(name)
+    return started
 
 
 def set_log(stream):

@@ -250,6 +250,9 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     log = _app_log(log)
     if name is None:
         return init(debug=debug, log=log, debug_log=debug_log, config=config)
+    rec = aioctl.group().recs.get(name + ".service")
+    if rec and rec[aioctl.END] is None:
+        print("%s.service is running: it stops and starts again with its file's new code" % name)
     conf, env = _settings(config, log)
     _discover([name], conf, env, log)
     svc = registry.get(name)

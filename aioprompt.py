@@ -246,11 +246,11 @@ async def _run(src, g, ed, reader, board):
         if value is not None:
             g["_"] = value
             print(repr(value))
-    except MemoryError:
+    except MemoryError as e:
         import gc
 
-        gc.collect()
-        print("MemoryError: heap exhausted (%d B free); the prompt goes on" % gc.mem_free())
+        gc.collect()  # what the line allocated is garbage now
+        print("MemoryError: %s (%d B free); the prompt goes on" % (e, gc.mem_free()))
     except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
         if not board:
             raise

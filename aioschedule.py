@@ -81,11 +81,38 @@ async def _run(name, timer):
         del _timers[name]
 
 
-def cancel(pattern=None):
-    """Cancel the schedules of the tasks pattern picks (None: all)."""
-    for name in [n for n in _timers if pattern is None or aioctl.match(pattern, n)
-                 or n.startswith(pattern + ".")]:
-        _timers.pop(name)[0].cancel()
+_held = {}  # task name -> the plan of a schedule a user stopped; start() resumes it
+
+
+def _picked(names, pattern):
+    return [n for n in names if pattern is None or aioctl.match(pattern, n)
+            or n.startswith(pattern + ".")]
+
+
+def cancel(pattern=None, hold=False):
+    """Cancel the schedules of the tasks pattern picks (None: all); returns
+    how many. hold: a user's stop: the task shows `stopped` and start()
+    resumes its plan."""
+    names = _picked(_timers, pattern)
+    for name in names:
+        timer = _timers.pop(name)
+        timer[0].cancel()
+        if hold:
+            _held[name] = timer[2]
+            rec = aioctl.group().recs.get(name)
+            end = rec and rec[aioctl.END]
+            if type(end) is tuple:  # between two runs: it is stopped now
+                aioctl.set_field(name, aioctl.END, (end[0], "stopped") + end[2:])
+    if not hold:
+        for name in _picked(_held, pattern):
+            del _held[name]
+    return len(names)
+
+
+def resume(pattern):
+    """Schedule again what a user's stop held (see cancel)."""
+    for name in _picked(_held, pattern):
+        schedule(name, **_held.pop(name))
 
 
 def next_run(name):

@@ -57,7 +57,19 @@ def __getattr__(attr):
     # boot, init, load, unload, status, config... live in aiomanager.
     # `list` is spelled list_services there, so as not to hide the builtin.
     if attr == "shutdown":  # needed once, at the end: a module of its own
-        import aioshutdown as lazy
-    else:
-        import aiomanager as lazy
-    return getattr(lazy, "list_services" if attr == "list" else attr)
+        import aioshutdown
+
+        return getattr(aioshutdown, attr)
+    import aiomanager
+
+    func = getattr(aiomanager, "list_services" if attr == "list" else attr)
+    if attr == "boot":  # a coroutine function, awaited once by main.py
+        return func
+
+    def call(*args, **kwargs):  # a call at the prompt gives the manager's RAM back
+        try:
+            return func(*args, **kwargs)
+        finally:
+            release()
+
+    return call

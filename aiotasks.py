@@ -138,6 +138,9 @@ def nothing(pattern):
     """Say, in one line, that pattern names no task, and what there is."""
     names = sorted(aioctl.group().recs)
     more = " ... (%d in all)" % len(names) if len(names) > 12 else ""
+    reg = sys.modules.get("aioservice")
+    if reg and pattern.endswith(".service") and pattern[:-8] in reg.registry:
+        more += "; aioservice.traceback(%r) says why it is not running" % pattern[:-8]
     print("aioctl: no task matches %r; tasks: %s%s" % (
         pattern, ", ".join(names[:12]) or "none", more))
 

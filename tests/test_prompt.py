@@ -367,7 +367,8 @@ def test_ctrl_d_closes_the_prompt_and_the_services_go_on(term):
 
 def test_memory_error_and_other_errors_leave_the_prompt_working(term):
     seen = term.ask("x = bytearray(10**7)", r"^MemoryError: .*$")
-    assert re.search(r"^MemoryError: heap exhausted \(\d+ B free\); the prompt goes on$",
+    assert re.search(r"^MemoryError: memory allocation failed, allocating \d+ bytes "
+                     r"\(\d+ B free\); the prompt goes on$",
                      seen, re.M), seen
     term.ask("1+1", r"^2$")
     seen = term.ask("1 / 0", r"^ZeroDivisionError: .*$")

@@ -294,3 +294,24 @@ def test_status_keeps_the_message_and_requirements_say_why(mp):
     assert ("[ ERROR ] Service: broken.service from ./aioservices/services/broken_service.py "
             "not loaded: ZeroDivisionError: divide by zero") in r.lines, r
     assert "boot order: wifi" not in r.out, r
+
+
+def test_prompt_calls_give_the_managers_ram_back_and_say_what_they_do(mp):
+    mp.services({"ticker": service_file("ticker"), "broken": "x = 1 / 0\n"})
+    r = mp.run_async("""
+        import sys
+        aioservice.init(debug=False)
+        aioservice.release()
+        aioservice.status()
+        print("aiomanager" in sys.modules, "aioconfig" in sys.modules)
+        aioservice.load("ticker")
+        print("aiomanager" in sys.modules)
+        aioctl.traceback("broken.service")
+    """)
+    assert r.rc == 0, r
+    assert r.lines[-4] == "False False", r
+    assert r.lines[-3] == ("ticker.service is running: it stops and starts again with its "
+                           "file's new code"), r
+    assert r.lines[-2] == "False", r
+    assert r.lines[-1].startswith("aioctl: no task matches 'broken.service'; tasks: ") and \
+        r.lines[-1].endswith("; aioservice.traceback('broken') says why it is not running"), r

@@ -50,7 +50,7 @@ class Track:
     def __init__(self, name, policy):
         self.task = name + ".service"
         self.policy = policy  # the service's restart policy, over the defaults
-        self.seen = None  # the end (of the task record) handled last
+        self.seen = ()  # the end (of the task record) handled last
         self.run = None  # the run seen running (its start, ticks_ms; no task is held)...
         self.run_since = 0
         self.ours = None  # when the last restart made by the watcher began (ticks_ms)
