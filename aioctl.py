@@ -16,7 +16,7 @@ from micropython import const
 # then None). since and done_at
 # are ticks_ms (small ints: no heap); the views turn them into dates with
 # the current clock. The field indexes are public for aiotasks, whose
-# TaskView reads records for the views.
+# TaskView (aioview) reads records for the views.
 FUNC = const(0)
 ARGS = const(1)
 KW = const(2)
@@ -32,32 +32,6 @@ _START = const(4)  # like RESTART, but running tasks are left alone
 _HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
 _NO_KW = {}  # stands in for a record without kwargs; never mutated
 _WAITING = (None, "scheduled", None, None)  # end of a record not started yet
-
-
-class Job:
-    """What calling an @aiotask function gives: the coroutine and its hooks."""
-
-    def __init__(self, coro, on_stop, on_error):
-        self.coro = coro
-        self.on_stop = on_stop
-        self.on_error = on_error
-
-    def __iter__(self):  # `await job` runs the coroutine without management
-        return self.coro
-
-
-def aiotask(func):
-    """Decorate an `async def` so that it takes on_stop=, on_error= and _id=."""
-    if type(func) is type(aiotask):  # a plain def: it would fail only when started
-        raise TypeError("%s is not a coroutine function (async def)" % func.__name__)
-
-    def call(*args, **kwargs):
-        on_stop = kwargs.pop("on_stop", None)
-        on_error = kwargs.pop("on_error", None)
-        kwargs.pop("_id", None)
-        return Job(func(*args, **kwargs), on_stop, on_error)
-
-    return call
 
 
 class Table:
@@ -78,9 +52,9 @@ class Table:
     @property
     def tasks(self):
         """The table as a mapping of names to TaskViews."""
-        import aiotasks
+        import aioview
 
-        return aiotasks.Tasks()
+        return aioview.Tasks()
 
 
 _table = None
@@ -94,23 +68,6 @@ def group():
     return _table
 
 
-def match(pattern, name):
-    """True when name fits pattern, where * stands for any run of characters."""
-    parts = pattern.split("*")
-    if len(parts) == 1:
-        return pattern == name
-    head, tail = parts[0], parts[-1]
-    pos, end = len(head), len(name) - len(tail)
-    if end < pos or not name.startswith(head) or not name.endswith(tail):
-        return False
-    for part in parts[1:-1]:
-        pos = name.find(part, pos, end)
-        if pos < 0:
-            return False
-        pos += len(part)
-    return True
-
-
 def select(pattern=None, children=False):
     """Names that pattern (None: all, `*` wildcards) picks, sorted.
 
@@ -122,6 +79,8 @@ def select(pattern=None, children=False):
         return sorted(recs)
     if "*" not in pattern and pattern in recs and not children:
         return [pattern]
+    from aiogrep import match  # only a pattern with wildcards needs it
+
     found = []
     for n in recs:
         if match(pattern, n):
@@ -168,7 +127,7 @@ def _coro(func, args, kw):
 def _name_of(run):
     # The coroutine function's own name (what an @aiotask wrapper hides):
     # MicroPython's generators have no __name__, but their repr holds it.
-    text = repr(run.coro if isinstance(run, Job) else run)
+    text = repr(getattr(run, "coro", run))
     i = text.find("'")
     j = text.find("'", i + 1)
     return text[i + 1:j] if 0 <= i < j else "task"
@@ -181,9 +140,8 @@ def _launch(func, args, kw, run=None):
     """
     if run is None:
         run = _coro(func, args, kw)
-    if isinstance(run, Job):
-        run = run.coro
-    elif not hasattr(run, "send"):
+    run = getattr(run, "coro", run)  # what an @aiotask function returned: a Job
+    if not hasattr(run, "send"):
         raise TypeError("%r is not a coroutine function" % (func,))
     task = asyncio.create_task(run)
     # asyncio calls a callable state with (task, exception) when the task
@@ -218,7 +176,7 @@ def enter(func, args, kwargs, name=None, start=True):
     run = None
     if not callable(func):  # a coroutine or Job made by the caller: it runs once
         run, func = func, None
-        if isinstance(run, Job):
+        if hasattr(run, "coro"):  # a Job: its hooks come with it
             kwargs = {"on_stop": run.on_stop, "on_error": run.on_error}
     name = name or kwargs.get("_id")
     if not name:  # named after the coroutine function, decorated or not
@@ -226,7 +184,7 @@ def enter(func, args, kwargs, name=None, start=True):
             run = _coro(func, args, kwargs)
         name = _name_of(run)
         if not start:  # made only for its name: the record starts it later
-            getattr(run.coro if isinstance(run, Job) else run, "close")()
+            getattr(getattr(run, "coro", run), "close")()
             run = None
     if name in recs:
         n = 1
@@ -332,11 +290,14 @@ def act(name, intent):
         me = None
     own = None
     hit = False
+    wild = None
+    if name and "*" in name:
+        from aiogrep import match as wild
     for key in select(name, children=True):
         rec = recs[key]
         end = rec[END]
         what = intent
-        if name and intent != DELETE and not match(name, key):
+        if name and intent != DELETE and key != name and not (wild and wild(name, key)):
             what = _STOP  # a child of the service name picks
         if type(end) is tuple:  # finished
             if what == _STOP:
@@ -394,4 +355,15 @@ def __getattr__(attr):
         return getattr(aiotasks, attr)
     import aiostatus
 
-    return getattr(aiostatus, attr)
+    view = getattr(aiostatus, attr)
+    if attr == "follow":  # a coroutine function: it runs on
+        return view
+
+    def call(*args, **kwargs):  # a view gives its RAM back once it has printed
+        try:
+            return view(*args, **kwargs)
+        finally:
+            for module in ("aiostatus", "aioview"):
+                sys.modules.pop(module, None)
+
+    return call

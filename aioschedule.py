@@ -85,7 +85,9 @@ _held = {}  # task name -> the plan of a schedule a user stopped; start() resume
 
 
 def _picked(names, pattern):
-    return [n for n in names if pattern is None or aioctl.match(pattern, n)
+    from aiogrep import match
+
+    return [n for n in names if pattern is None or match(pattern, n)
             or n.startswith(pattern + ".")]
 
 

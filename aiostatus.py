@@ -53,7 +53,7 @@ def _next_run(name):
     ms = sch.next_run(name) if sch else None
     if ms is None:
         return ""
-    from aiotasks import wall_ms
+    from aioview import wall_ms
 
     return "; next in %s @ %s" % (span((ms + 500) // 1000),
                                   stamp((wall_ms() + ms) // 1000)[11:])
@@ -150,7 +150,7 @@ def _details(name, view, now):
 
 
 def status(name=None, log=True, debug=False):
-    from aiotasks import wall_ms
+    from aioview import wall_ms
 
     t = aioctl.group()
     now = wall_ms() // 1000

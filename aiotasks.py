@@ -1,137 +1,40 @@
 # aiotasks: the less used half of the aioctl API, loaded on first use
-# through aioctl's module __getattr__: TaskView (what group().tasks[name]
-# gives), tasks() and join(), result(), restart(), discard(), delete(),
-# debug(), reset(), the event-loop lag monitor and which kwargs are secret.
+# through aioctl's module __getattr__: the @aiotask decorator (services load
+# it at import), tasks() and join(), result(), restart(), discard(),
+# delete(), debug(), reset(), the event-loop lag monitor and which kwargs
+# are secret. The read-only views of records
+# (group().tasks) are in aioview.
 import sys
 import time
 
 import aioctl
-from aioctl import ARGS, END, FUNC, KW, SINCE, TASK
+from aioctl import END, TASK
 
 
-class TaskView:
-    """A live view of one task record: what group().tasks[name] gives."""
+class Job:
+    """What calling an @aiotask function gives: the coroutine and its hooks."""
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, coro, on_stop, on_error):
+        self.coro = coro
+        self.on_stop = on_stop
+        self.on_error = on_error
 
-    def _rec(self):
-        return aioctl.group().recs[self.name]
-
-    @property
-    def func(self):
-        return self._rec()[FUNC]
-
-    @property
-    def args(self):
-        return self._rec()[ARGS]
-
-    @args.setter
-    def args(self, value):
-        aioctl.set_field(self.name, ARGS, value)
-
-    @property
-    def kwargs(self):
-        """The kwargs dict; a task added without any gets a new one by assignment."""
-        return self._rec()[KW] or {}
-
-    @kwargs.setter
-    def kwargs(self, value):
-        aioctl.set_field(self.name, KW, value)
-
-    @property
-    def task(self):
-        """The asyncio task; once it has ended, a stand-in (the record lets
-        go of the task, whose coroutine holds the run's locals)."""
-        return self._rec()[TASK] or ENDED
-
-    @property
-    def since(self):
-        """When it started, in seconds since the epoch (by the current clock)."""
-        return wall(self._rec()[SINCE])
-
-    def _end(self, i):
-        end = self._rec()[END]
-        return end[i] if type(end) is tuple else None
-
-    @property
-    def done_at(self):
-        """When it ended (seconds since the epoch), or None."""
-        end = self._end(0)
-        return None if end is None else wall(end)
-
-    @property
-    def ran_ms(self):
-        """How long its last run took (ms), or None while it runs."""
-        end = self._end(0)
-        return None if end is None else time.ticks_diff(end, self._rec()[SINCE])
-
-    @property
-    def result(self):
-        return self._end(2)
-
-    @property
-    def extra(self):
-        """on_error's return value, or the exception a hook raised."""
-        return self._end(3)
-
-    @property
-    def state(self):
-        """running, stopping, done, stopped, ERROR; failed for a service."""
-        end = self._rec()[END]
-        if end is None:
-            return "running"
-        if type(end) is not tuple:
-            return "stopping"
-        if end[1] == "ERROR" and ".service" in self.name:
-            return "failed"
-        return end[1]
-
-    @property
-    def service(self):
-        """The Service this task belongs to (by name), when aioservice is loaded."""
-        i = self.name.find(".service")
-        reg = sys.modules.get("aioservice")
-        return reg.service(self.name[:i]) if reg and i > 0 else None
+    def __iter__(self):  # `await job` runs the coroutine without management
+        return self.coro
 
 
-class Ended:
-    """What TaskView.task gives for a task that has ended."""
+def aiotask(func):
+    """Decorate an `async def` so that it takes on_stop=, on_error= and _id=."""
+    if type(func) is type(aiotask):  # a plain def: it would fail only when started
+        raise TypeError("%s is not a coroutine function (async def)" % func.__name__)
 
-    def done(self):
-        return True
+    def call(*args, **kwargs):
+        on_stop = kwargs.pop("on_stop", None)
+        on_error = kwargs.pop("on_error", None)
+        kwargs.pop("_id", None)
+        return Job(func(*args, **kwargs), on_stop, on_error)
 
-    def cancel(self):
-        return False
-
-    def __repr__(self):
-        return "<Task ended>"
-
-
-ENDED = Ended()
-
-
-class Tasks:
-    """group().tasks: the table read as a mapping of names to TaskViews."""
-
-    def __getitem__(self, name):
-        aioctl.group().recs[name]  # KeyError for unknown names
-        return TaskView(name)
-
-    def __contains__(self, name):
-        return name in aioctl.group().recs
-
-    def __len__(self):
-        return len(aioctl.group().recs)
-
-    def __iter__(self):
-        return iter(aioctl.group().recs)
-
-    def keys(self):
-        return aioctl.group().recs.keys()
-
-    def items(self):
-        return [(n, TaskView(n)) for n in aioctl.group().recs]
+    return call
 
 
 def nothing(pattern):
@@ -153,20 +56,6 @@ def hold(t, name, rec):
     if end[1] == "ERROR":
         t.failures[name] = end[2]
     t.recs[name] = rec[:5] + ((end[0], "stopped", None, end[3]),)
-
-
-def wall_ms():
-    """The wall clock in ms since the epoch (to the ms where the port can)."""
-    try:
-        return time.time_ns() // 1000000
-    except AttributeError:  # a port without time_ns(): whole seconds
-        return int(time.time()) * 1000
-
-
-def wall(ticks):
-    """A ticks_ms reading as seconds since the epoch, by the current clock:
-    a clock set (NTP) after the reading moves the date, not the duration."""
-    return (wall_ms() - time.ticks_diff(time.ticks_ms(), ticks)) // 1000
 
 
 def result(name):

@@ -172,7 +172,7 @@ def test_thousand_stop_start_cycles_heap_flat(mp):
 
 def test_wildcard_matching(mp):
     r = mp.run("""
-        from aioctl import match
+        from aiogrep import match
         cases = [("*", ""), ("*", "abc"), ("a*", "abc"), ("*c", "abc"), ("a*c", "ac"),
                  ("a*b*c", "aXbYc"), ("a*b*c", "acb"), ("*.service", "hello.service"),
                  ("*.service", "hello.service.child"), ("h*o.s*e", "hello.service"),

@@ -16,7 +16,7 @@ def core(name, ms=50, fail=False, require=None):
     return service_file(name, "core.service", body=body, attrs=attrs)
 
 
-def run_boot(mp, services, config=None, extra="", compiled=False, heap="64K"):
+def run_boot(mp, services, config=None, extra="", compiled=False, heap="128K"):
     mp.services(services, config=config, compiled=compiled)
     mp.write("trace.py", "log = []\n")
     return mp.run_async("""

@@ -1,6 +1,23 @@
-# aiogrep: the grep of mpsysd's logs, shared by the journal and aioctl's
-# views: patterns with * wildcards that match anywhere in a line.
-from aioctl import match
+# aiogrep: `*` wildcards for task names (aioctl loads it for a pattern
+# with a wildcard) and the grep of mpsysd's logs, shared by the journal and
+# aioctl's views: patterns that match anywhere in a line.
+
+
+def match(pattern, name):
+    """True when name fits pattern, where * stands for any run of characters."""
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return pattern == name
+    head, tail = parts[0], parts[-1]
+    pos, end = len(head), len(name) - len(tail)
+    if end < pos or not name.startswith(head) or not name.endswith(tail):
+        return False
+    for part in parts[1:-1]:
+        pos = name.find(part, pos, end)
+        if pos < 0:
+            return False
+        pos += len(part)
+    return True
 
 
 def patterns(grep):

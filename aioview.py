@@ -1,0 +1,148 @@
+# aioview: records of the aioctl task table seen as objects, for the views
+# and tools: group().tasks[name] is a TaskView (args, kwargs, task, since,
+# done_at, state, result...). Loaded when first asked for; the views let
+# it go again after use.
+import sys
+import time
+
+import aioctl
+from aioctl import ARGS, END, FUNC, KW, SINCE, TASK
+
+
+def wall_ms():
+    """The wall clock in ms since the epoch (to the ms where the port can)."""
+    try:
+        return time.time_ns() // 1000000
+    except AttributeError:  # a port without time_ns(): whole seconds
+        return int(time.time()) * 1000
+
+
+def wall(ticks):
+    """A ticks_ms reading as seconds since the epoch, by the current clock:
+    a clock set (NTP) after the reading moves the date, not the duration."""
+    return (wall_ms() - time.ticks_diff(time.ticks_ms(), ticks)) // 1000
+
+
+class TaskView:
+    """A live view of one task record: what group().tasks[name] gives."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def _rec(self):
+        return aioctl.group().recs[self.name]
+
+    @property
+    def func(self):
+        return self._rec()[FUNC]
+
+    @property
+    def args(self):
+        return self._rec()[ARGS]
+
+    @args.setter
+    def args(self, value):
+        aioctl.set_field(self.name, ARGS, value)
+
+    @property
+    def kwargs(self):
+        """The kwargs dict; a task added without any gets a new one by assignment."""
+        return self._rec()[KW] or {}
+
+    @kwargs.setter
+    def kwargs(self, value):
+        aioctl.set_field(self.name, KW, value)
+
+    @property
+    def task(self):
+        """The asyncio task; once it has ended, a stand-in (the record lets
+        go of the task, whose coroutine holds the run's locals)."""
+        return self._rec()[TASK] or ENDED
+
+    @property
+    def since(self):
+        """When it started, in seconds since the epoch (by the current clock)."""
+        return wall(self._rec()[SINCE])
+
+    def _end(self, i):
+        end = self._rec()[END]
+        return end[i] if type(end) is tuple else None
+
+    @property
+    def done_at(self):
+        """When it ended (seconds since the epoch), or None."""
+        end = self._end(0)
+        return None if end is None else wall(end)
+
+    @property
+    def ran_ms(self):
+        """How long its last run took (ms), or None while it runs."""
+        end = self._end(0)
+        return None if end is None else time.ticks_diff(end, self._rec()[SINCE])
+
+    @property
+    def result(self):
+        return self._end(2)
+
+    @property
+    def extra(self):
+        """on_error's return value, or the exception a hook raised."""
+        return self._end(3)
+
+    @property
+    def state(self):
+        """running, stopping, done, stopped, ERROR; failed for a service."""
+        end = self._rec()[END]
+        if end is None:
+            return "running"
+        if type(end) is not tuple:
+            return "stopping"
+        if end[1] == "ERROR" and ".service" in self.name:
+            return "failed"
+        return end[1]
+
+    @property
+    def service(self):
+        """The Service this task belongs to (by name), when aioservice is loaded."""
+        i = self.name.find(".service")
+        reg = sys.modules.get("aioservice")
+        return reg.service(self.name[:i]) if reg and i > 0 else None
+
+
+class Ended:
+    """What TaskView.task gives for a task that has ended."""
+
+    def done(self):
+        return True
+
+    def cancel(self):
+        return False
+
+    def __repr__(self):
+        return "<Task ended>"
+
+
+ENDED = Ended()
+
+
+class Tasks:
+    """group().tasks: the table read as a mapping of names to TaskViews."""
+
+    def __getitem__(self, name):
+        aioctl.group().recs[name]  # KeyError for unknown names
+        return TaskView(name)
+
+    def __contains__(self, name):
+        return name in aioctl.group().recs
+
+    def __len__(self):
+        return len(aioctl.group().recs)
+
+    def __iter__(self):
+        return iter(aioctl.group().recs)
+
+    def keys(self):
+        return aioctl.group().recs.keys()
+
+    def items(self):
+        return [(n, TaskView(n)) for n in aioctl.group().recs]
