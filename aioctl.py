@@ -1,10 +1,12 @@
 # aioctl: the mpsysd task table. Coroutines become managed tasks that keep
 # a state, a result or error with its traceback, and can be stopped, started
-# and restarted by name. Human views (status, tracebacks, logs) live in
-# aiostatus.py and load only when asked for; the less used calls are in
-# aiotasks.py.
+# and restarted by name. This module runs tasks and sees them end; the calls
+# that control them (stop, start, restart, delete, the @aiotask decorator)
+# are in aiotasks.py and the human views (status, tracebacks, logs) in
+# aiostatus.py, both loaded through this module's __getattr__ when first
+# used: `aioctl.stop(...)` works as ever.
 import asyncio
-import sys
+from gc import collect
 from time import ticks_ms
 from micropython import const
 
@@ -13,21 +15,21 @@ from micropython import const
 #   (func, args, kwargs or None, asyncio task, since, end)
 # end is None while the task runs, an intent while a cancel is pending, and
 # (done_at, state, result, extra) once it has finished (the asyncio task is
-# then None). since and done_at
-# are ticks_ms (small ints: no heap); the views turn them into dates with
-# the current clock. The field indexes are public for aiotasks, whose
-# TaskView (aioview) reads records for the views.
+# then None). since and done_at are ticks_ms (small ints: no heap); the
+# views turn them into dates with the current clock. The field indexes are
+# public for aiotasks and for aioview, which reads records for the views.
 FUNC = const(0)
 ARGS = const(1)
 KW = const(2)
 TASK = const(3)
 SINCE = const(4)
 END = const(5)
-# Intents (kept in end while a cancel is pending) and requests
-_STOP = const(1)
-RESTART = const(2)  # public, as DELETE
-DELETE = const(3)  # public: aiotasks' restart() and delete() ask for them
-_START = const(4)  # like RESTART, but running tasks are left alone
+# Intents, kept in end while a cancel is pending (aiotasks' stop, start,
+# restart and delete set them; a record's end carries them out)
+STOP = const(1)
+RESTART = const(2)
+DELETE = const(3)
+START = const(4)  # like RESTART, but running tasks are left alone
 
 _HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
 _NO_KW = {}  # stands in for a record without kwargs; never mutated
@@ -79,24 +81,9 @@ def select(pattern=None, children=False):
         return sorted(recs)
     if "*" not in pattern and pattern in recs and not children:
         return [pattern]
-    from aiogrep import match  # only a pattern with wildcards needs it
+    import aiogrep  # wildcards, and a service's children: the slower path
 
-    found = []
-    for n in recs:
-        if match(pattern, n):
-            found.append(n)
-    if children:  # name.service.child follows name.service
-        for n in recs:
-            i = n.find(".service.")
-            if i > 0 and n[: i + 8] in found and n not in found:
-                found.append(n)
-    if not found:
-        import aiotasks
-
-        aiotasks.nothing(pattern)
-    found.sort()
-    return found
-
+    return aiogrep.pick(recs, pattern, children)
 
 
 def set_field(name, i, value):
@@ -124,16 +111,7 @@ def _coro(func, args, kw):
     return func(*args, **_call_kw(kw))
 
 
-def _name_of(run):
-    # The coroutine function's own name (what an @aiotask wrapper hides):
-    # MicroPython's generators have no __name__, but their repr holds it.
-    text = repr(getattr(run, "coro", run))
-    i = text.find("'")
-    j = text.find("'", i + 1)
-    return text[i + 1:j] if 0 <= i < j else "task"
-
-
-def _launch(func, args, kw, run=None):
+def launch(func, args, kw, run=None):
     """Start func(*args, **kwargs), or run when given, as an asyncio task.
 
     Returns the new record.
@@ -148,15 +126,6 @@ def _launch(func, args, kw, run=None):
     # ends: completion is seen without a wrapper coroutine per task.
     task.state = _done
     return (func, args, kw, task, ticks_ms(), None)
-
-
-def _relaunch(t, name, rec):
-    # Start a finished record again; its failure stays readable by traceback().
-    end = rec[END]
-    if type(end) is tuple and end[1] == "ERROR":
-        t.failures[name] = end[2]
-    t.planned.pop(name, None)
-    t.recs[name] = _launch(rec[FUNC], rec[ARGS], rec[KW])
 
 
 def add(func, *args, name=None, **kwargs):
@@ -182,7 +151,9 @@ def enter(func, args, kwargs, name=None, start=True):
     if not name:  # named after the coroutine function, decorated or not
         if run is None:
             run = _coro(func, args, kwargs)
-        name = _name_of(run)
+        import aiotasks
+
+        name = aiotasks.name_of(run)
         if not start:  # made only for its name: the record starts it later
             getattr(getattr(run, "coro", run), "close")()
             run = None
@@ -192,8 +163,13 @@ def enter(func, args, kwargs, name=None, start=True):
             n += 1
         name = "%s@%d" % (name, n)
     kw = kwargs or None
+    if len(recs) & 31 == 31:
+        # Each add() leaves a little garbage (its kwargs dict). Collected now
+        # and then, it is reused, instead of strewn through the heap where
+        # it keeps the table from finding the block it needs to grow.
+        collect()
     if start:
-        recs[name] = _launch(func, args, kw, run)
+        recs[name] = launch(func, args, kw, run)
     else:
         recs[name] = (func, args, kw, None, ticks_ms(), _WAITING)
     return name
@@ -249,121 +225,17 @@ def _finish(t, name, rec, er):
     # locals of the run (a failed service's buffers), which must not stay pinned.
     rec = t.recs[name] = rec[:3] + (None, rec[SINCE], (ticks_ms(), state, result, extra))
     if intent == RESTART and rec[FUNC]:
-        _relaunch(t, name, rec)
+        import aiotasks
+
+        aiotasks.relaunch(t, name, rec)
     elif intent == DELETE:
-        _forget(t, name)
+        import aiotasks
 
-
-def _forget(t, name):
-    del t.recs[name]
-    t.planned.pop(name, None)
-    t.failures.pop(name, None)
-
-
-def stop(name=None, stop_sch=True):
-    """Cancel the running tasks name picks (None: all but the caller).
-
-    A service's child tasks stop with it. A task that names itself stops
-    once the others have been cancelled. Returns True if any task stopped.
-    stop_sch: also cancel the future runs of scheduled tasks (aioschedule).
-    """
-    held = 0
-    if stop_sch:
-        sch = sys.modules.get("aioschedule")
-        if sch:
-            held = sch.cancel(name, hold=True)
-    return act(name, _STOP) or held > 0
-
-
-def act(name, intent):
-    """Act on the tasks name picks: cancel running ones (noting the intent,
-    which _finish carries out) and start or delete finished ones.
-
-    A service's child tasks follow it, except that they are only stopped
-    when it starts again: the service's new run adds them again.
-    """
-    t = group()
-    recs = t.recs
-    try:
-        me = asyncio.current_task()
-    except RuntimeError:  # no loop runs: the caller is not a task
-        me = None
-    own = None
-    hit = False
-    wild = None
-    if name and "*" in name:
-        from aiogrep import match as wild
-    for key in select(name, children=True):
-        rec = recs[key]
-        end = rec[END]
-        what = intent
-        if name and intent != DELETE and key != name and not (wild and wild(name, key)):
-            what = _STOP  # a child of the service name picks
-        if type(end) is tuple:  # finished
-            if what == _STOP:
-                if key in t.planned:  # a user stop cancels a planned restart
-                    import aiotasks
-
-                    aiotasks.hold(t, key, rec)
-                    hit = True
-                continue
-            if what == DELETE:
-                _forget(t, key)
-            else:
-                _relaunch(t, key, rec)
-        elif end is None:  # running
-            if what == _START:
-                continue
-            if rec[TASK] is me:
-                if name and "*" not in name:  # a task that names itself
-                    own = key
-                continue
-            rec[TASK].cancel()
-            set_field(key, END, what)
-        elif what != _STOP:  # its cancel is pending: change what follows it
-            set_field(key, END, RESTART if what == _START else what)
-        hit = True
-    if own:  # asyncio cannot cancel the running task: end it from inside
-        set_field(own, END, intent)
-        raise asyncio.CancelledError
-    return hit
-
-
-def start(name):
-    """Start again the finished tasks name picks, with their args/kwargs.
-
-    A task whose stop is still pending starts as soon as it has stopped; a
-    schedule that stop() held is resumed. Returns True if any task was started.
-    """
-    started = act(name, _START)
-    sch = sys.modules.get("aioschedule")
-    if sch:
-        sch.resume(name)
-    return started
-
-
-def set_log(stream):
-    """Use stream (a journal, a StringIO or a file) for log() and follow()."""
-    group().log = stream
+        aiotasks.forget(t, name)
 
 
 def __getattr__(attr):
     # The rest of the API loads on first use: aiotasks, then the views.
     import aiotasks
 
-    if hasattr(aiotasks, attr):
-        return getattr(aiotasks, attr)
-    import aiostatus
-
-    view = getattr(aiostatus, attr)
-    if attr == "follow":  # a coroutine function: it runs on
-        return view
-
-    def call(*args, **kwargs):  # a view gives its RAM back once it has printed
-        try:
-            return view(*args, **kwargs)
-        finally:
-            for module in ("aiostatus", "aioview"):
-                sys.modules.pop(module, None)
-
-    return call
+    return aiotasks.lookup(attr)

@@ -1,14 +1,15 @@
-# aiotasks: the less used half of the aioctl API, loaded on first use
+# aiotasks: the controlling half of the aioctl API, loaded on first use
 # through aioctl's module __getattr__: the @aiotask decorator (services load
-# it at import), tasks() and join(), result(), restart(), discard(),
+# it at import), stop(), start(), tasks() and join(), result(), restart(), discard(),
 # delete(), debug(), reset(), the event-loop lag monitor and which kwargs
 # are secret. The read-only views of records
 # (group().tasks) are in aioview.
+import asyncio
 import sys
 import time
 
 import aioctl
-from aioctl import END, TASK
+from aioctl import ARGS, DELETE, END, FUNC, KW, RESTART, START, STOP, TASK
 
 
 class Job:
@@ -35,6 +36,110 @@ def aiotask(func):
         return Job(func(*args, **kwargs), on_stop, on_error)
 
     return call
+
+
+def name_of(run):
+    # The coroutine function's own name (what an @aiotask wrapper hides):
+    # MicroPython's generators have no __name__, but their repr holds it.
+    text = repr(getattr(run, "coro", run))
+    i = text.find("'")
+    j = text.find("'", i + 1)
+    return text[i + 1:j] if 0 <= i < j else "task"
+
+
+def relaunch(t, name, rec):
+    # Start a finished record again; its failure stays readable by traceback().
+    end = rec[END]
+    if type(end) is tuple and end[1] == "ERROR":
+        t.failures[name] = end[2]
+    t.planned.pop(name, None)
+    t.recs[name] = aioctl.launch(rec[FUNC], rec[ARGS], rec[KW])
+
+
+def forget(t, name):
+    del t.recs[name]
+    t.planned.pop(name, None)
+    t.failures.pop(name, None)
+
+
+def stop(name=None, stop_sch=True):
+    """Cancel the running tasks name picks (None: all but the caller).
+
+    A service's child tasks stop with it. A task that names itself stops
+    once the others have been cancelled. Returns True if any task stopped.
+    stop_sch: also cancel the future runs of scheduled tasks (aioschedule).
+    """
+    held = 0
+    if stop_sch:
+        sch = sys.modules.get("aioschedule")
+        if sch:
+            held = sch.cancel(name, hold=True)
+    return act(name, STOP) or held > 0
+
+
+def act(name, intent):
+    """Act on the tasks name picks: cancel running ones (noting the intent,
+    which _finish carries out) and start or delete finished ones.
+
+    A service's child tasks follow it, except that they are only stopped
+    when it starts again: the service's new run adds them again.
+    """
+    t = aioctl.group()
+    recs = t.recs
+    try:
+        me = asyncio.current_task()
+    except RuntimeError:  # no loop runs: the caller is not a task
+        me = None
+    own = None
+    hit = False
+    wild = None
+    if name and "*" in name:
+        from aiogrep import match as wild
+    for key in aioctl.select(name, children=True):
+        rec = recs[key]
+        end = rec[END]
+        what = intent
+        if name and intent != DELETE and key != name and not (wild and wild(name, key)):
+            what = STOP  # a child of the service name picks
+        if type(end) is tuple:  # finished
+            if what == STOP:
+                if key in t.planned:  # a user stop cancels a planned restart
+                    hold(t, key, rec)
+                    hit = True
+                continue
+            if what == DELETE:
+                forget(t, key)
+            else:
+                relaunch(t, key, rec)
+        elif end is None:  # running
+            if what == START:
+                continue
+            if rec[TASK] is me:
+                if name and "*" not in name:  # a task that names itself
+                    own = key
+                continue
+            rec[TASK].cancel()
+            aioctl.set_field(key, END, what)
+        elif what != STOP:  # its cancel is pending: change what follows it
+            aioctl.set_field(key, END, RESTART if what == START else what)
+        hit = True
+    if own:  # asyncio cannot cancel the running task: end it from inside
+        aioctl.set_field(own, END, intent)
+        raise asyncio.CancelledError
+    return hit
+
+
+def start(name):
+    """Start again the finished tasks name picks, with their args/kwargs.
+
+    A task whose stop is still pending starts as soon as it has stopped; a
+    schedule that stop() held is resumed. Returns True if any task was started.
+    """
+    started = act(name, START)
+    sch = sys.modules.get("aioschedule")
+    if sch:
+        sch.resume(name)
+    return started
 
 
 def nothing(pattern):
@@ -76,7 +181,7 @@ def debug():
 
 def restart(name):
     """Stop (if running) and start again the tasks name picks."""
-    return aioctl.act(name, aioctl.RESTART)
+    return act(name, RESTART)
 
 
 def discard(name):
@@ -108,7 +213,7 @@ def delete(*names):
     for name in names:
         if sch:
             sch.cancel(name)
-        aioctl.act(name, aioctl.DELETE)
+        act(name, DELETE)
 
 
 def tasks():
@@ -164,3 +269,30 @@ async def loop_lag(period_ms=500):
         await asyncio.sleep_ms(period_ms)
         lag_ms = max(0, time.ticks_diff(time.ticks_ms(), t0) - period_ms)
         lag_max_ms = max(lag_max_ms, lag_ms)
+
+
+def set_log(stream):
+    """Use stream (a journal, a StringIO or a file) for log() and follow()."""
+    aioctl.group().log = stream
+
+
+def lookup(attr):
+    """What aioctl.attr is, for aioctl's lazy half: this module's calls, then
+    the views (aiostatus), which give their RAM back once they have printed."""
+    mine = globals().get(attr)
+    if mine is not None:
+        return mine
+    import aiostatus
+
+    view = getattr(aiostatus, attr)
+    if attr == "follow":  # a coroutine function: it runs on
+        return view
+
+    def call(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        finally:
+            for module in ("aiostatus", "aioview"):
+                sys.modules.pop(module, None)
+
+    return call

@@ -30,3 +30,24 @@ def patterns(grep):
 
 def wanted(line, pats):
     return not pats or any(match(p, line) for p in pats)
+
+
+def pick(recs, pattern, children):
+    """aioctl.select()'s slower path: the names of recs that pattern picks
+    (with children, a service's child tasks too), sorted; when none, one
+    line says so."""
+    found = []
+    for n in recs:
+        if match(pattern, n):
+            found.append(n)
+    if children:  # name.service.child follows name.service
+        for n in recs:
+            i = n.find(".service.")
+            if i > 0 and n[: i + 8] in found and n not in found:
+                found.append(n)
+    if not found:
+        import aiotasks
+
+        aiotasks.nothing(pattern)
+    found.sort()
+    return found
