@@ -38,6 +38,9 @@ def _settings(config, log):
     """(services.config as a dict, .env as a dict), reporting problems."""
     if not config:
         return {}, {}
+    if aioservice.settings:  # boot() read them for this init(): once is enough
+        read, aioservice.settings = aioservice.settings, None
+        return read
     import aioconfig
 
     problems = []
@@ -326,6 +329,7 @@ async def boot(debug=True, log=None, debug_log=False, config=True):
     log = _app_log(log)
     conf, env = _settings(config, log)
     _discover(None, conf, env, log)
+    aioservice.settings = (conf, env) if config else None  # for the init() that follows
     # services whose config failed stay in the order, so that those that
     # require them say why they cannot start
     core = {n: s for n, s in registry.items()

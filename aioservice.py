@@ -8,6 +8,7 @@ import sys
 registry = {}  # name -> Service, or aioclass.Failed for one that could not load
 errors = {}  # name -> the one-line reason it is not running
 log = None  # the app's logger, as given to boot() or init(); load() uses it too
+settings = None  # services.config and .env as boot() read them, for the init() after it
 
 
 def service(name):
@@ -49,7 +50,9 @@ async def wait_for_shutdown(timeout=None):
 
 def release():
     """Forget the manager's code (RAM) until it is needed again."""
-    for module in ("aiomanager", "aioconfig"):
+    global settings
+    settings = None
+    for module in ("aiomanager", "aioconfig", "aioorder", "atomicfile"):
         sys.modules.pop(module, None)
 
 
