@@ -212,8 +212,9 @@ async def main():
         h = heap()
         lo, hi = h if lo is None else min(lo, h), max(hi, h)
     secs = time.ticks_diff(time.ticks_ms(), t0) / 1000
+    h1 = heap()  # before the look below, which loads the record views
     steady = aioctl.group().tasks["steady.service"].state == "running"
-    print(h0, heap(), lo, hi, (w.restarts - r0) / secs, steady)
+    print(h0, h1, lo, hi, (w.restarts - r0) / secs, steady)
 asyncio.run(main())
 """
 
