@@ -162,6 +162,39 @@ def test_shutdown_in_reverse_dependency_order_names_stragglers(mp):
                           "top stopped top down", "polite done clean exit"]
 
 
+def test_a_straggler_does_not_keep_what_it_requires_from_its_on_stop(mp):
+    # issue 12, item 5: stubborn requires base and swallows its cancel; base
+    # still stops with its on_stop before the timeout ends, and only the
+    # straggler is named (not base, nor a task that stops cleanly).
+    stubborn = SHUTDOWN_SERVICES["stubborn"].replace(
+        "        self.type", "        self.kwargs = {'require': ['base']}\n        self.type")
+    mp.services({"base": SHUTDOWN_SERVICES["base"], "stubborn": stubborn})
+    r = mp.run_async("""
+        import time
+        async def clean():
+            await asyncio.sleep(60)
+        aioservice.init(debug=False)
+        aioservice.release()
+        aioctl.add(clean)
+        await asyncio.sleep_ms(20)
+        t0 = time.ticks_ms()
+        stragglers = await aioservice.shutdown(0.3)
+        print(stragglers, 250 < time.ticks_diff(time.ticks_ms(), t0) < 450)
+        for n in ("base.service", "clean"):
+            v = aioctl.group().tasks[n]
+            print(n, v.state, v.result)
+    """)
+    assert r.rc == 0, r
+    lines = r.lines
+    assert lines.count("stop base") == 1, r
+    assert lines.index("shutdown: stopping stubborn.service") < \
+        lines.index("shutdown: stopping base.service") < lines.index("stop base")
+    assert [x for x in lines if "still running" in x] == [
+        "[ ERROR ] shutdown: still running after 0.3 s, cancelled: stubborn.service"], r
+    assert lines[-3:] == ["['stubborn.service'] True", "base.service stopped base down",
+                          "clean stopped None"], r
+
+
 def test_wait_for_shutdown_times_out_false(mp):
     r = mp.run_async("""
         print(await aioservice.wait_for_shutdown(0.02))
