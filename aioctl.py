@@ -175,8 +175,14 @@ def enter(func, args, kwargs, name=None, start=True):
     return name
 
 
+_ROOM = const(128)  # heap kept aside for the one record _done writes when all else fails
+_room = bytearray(_ROOM)
+
+
 def _done(task, er):
-    # Called by the asyncio loop when a managed task ends; must never raise.
+    # Called by the asyncio loop when a managed task ends: it must never
+    # raise (that would end the loop), even when the heap is exhausted.
+    global _room
     t = _table
     if t is None:
         return
@@ -185,13 +191,34 @@ def _done(task, er):
         if rec[TASK] is task:
             try:
                 _finish(t, name, rec, er)
-            except Exception as e:  # a record is never lost to a bug in a hook's output
-                t.recs[name] = rec[:3] + (None, rec[SINCE], (ticks_ms(), "ERROR", e, None))
+            except Exception as e:  # no heap, or a bug: the record still ends
+                _lost(t, name, rec, er, e)
             break
     ev = t.changed
     if ev:  # wake whoever waits for an end; they look at the table themselves
         ev.set()
         ev.clear()
+    if _room is None:  # used up by _lost: kept aside again once there is room
+        try:
+            _room = bytearray(_ROOM)
+        except MemoryError:
+            pass
+
+
+def _lost(t, name, rec, er, e):
+    # _finish raised e: the record ends as ERROR with the task's own
+    # exception (or e) and e beside it. The two tuples this takes go where
+    # the heap kept aside was (the allocator collects when it finds no
+    # room); without even that, the record is left as it is.
+    global _room
+    _room = None
+    if isinstance(er, StopIteration) or not isinstance(er, Exception):
+        er = e
+    try:
+        t.recs[name] = (rec[FUNC], rec[ARGS], rec[KW], None, rec[SINCE],
+                        (ticks_ms(), "ERROR", er, e))
+    except Exception:
+        pass
 
 
 def _finish(t, name, rec, er):
@@ -216,14 +243,17 @@ def _finish(t, name, rec, er):
                 extra = hook(er, *args, **_call_kw(kw))
             except Exception as e:
                 extra = e
-    log = kw.get("log")
-    if log and state != "done":
-        what = "%s: %s" % (type(result).__name__, result) if state == "ERROR" else state
-        (log.error if state == "ERROR" else log.info)("[%s] %s" % (name, what))
     intent = rec[END]
     # The finished record lets go of the asyncio task: its coroutine holds the
     # locals of the run (a failed service's buffers), which must not stay pinned.
     rec = t.recs[name] = rec[:3] + (None, rec[SINCE], (ticks_ms(), state, result, extra))
+    log = kw.get("log")
+    if log and state != "done":  # after the record: a log line cut short loses nothing
+        try:
+            what = "%s: %s" % (type(result).__name__, result) if state == "ERROR" else state
+            (log.error if state == "ERROR" else log.info)("[%s] %s" % (name, what))
+        except Exception:
+            pass
     if intent == RESTART and rec[FUNC]:
         import aiotasks
 

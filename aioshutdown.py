@@ -1,14 +1,19 @@
 # aioshutdown: an orderly stop of the mpsysd app, loaded only when it is
 # needed (Ctrl-C, or aioservice.shutdown()): services stop in reverse
 # dependency order with their on_stop, then the other tasks; the journal is
-# flushed; stragglers are named.
+# flushed; stragglers are named. A service whose dependant does not stop
+# (it swallows the cancel) is still stopped, with its on_stop, before the
+# timeout ends: only that dependant is named.
 import asyncio
 import sys
 import time
+from micropython import const
 
 import aioctl
 import aioservice
 from aioclass import order
+
+_GRACE_MS = const(100)  # the end of the timeout kept for the last stops (at most a quarter)
 
 
 async def shutdown(timeout=5, log=None):
@@ -18,16 +23,20 @@ async def shutdown(timeout=5, log=None):
     named. Returns the names of those stragglers."""
     aioservice._shutdown_begins()
     await asyncio.sleep_ms(10)  # services waiting for shutdown may end themselves
-    deadline = time.ticks_add(time.ticks_ms(), int(timeout * 1000))
+    timeout_ms = int(timeout * 1000)
+    deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
+    # services wait for their dependants until soft; what is left lets the
+    # services still running then end, with their on_stop, before the deadline
+    soft = time.ticks_add(deadline, -min(_GRACE_MS, timeout_ms // 4))
     loaded = {n: s for n, s in aioservice.registry.items() if s.loaded}
     needs = {n: [r for r in s.require if r in loaded] for n, s in loaded.items()}
     names, problems = order(needs)
     recs = aioctl.group().recs
     for name in list(problems) + list(reversed(names)):
-        # first wait, up to the deadline, for the services that require this one
+        # first wait, until soft, for the services that require this one
         users = [u + ".service" for u in needs if name in needs[u]]
         while any(u in _unfinished(recs) for u in users) and \
-                time.ticks_diff(deadline, time.ticks_ms()) > 0:
+                time.ticks_diff(soft, time.ticks_ms()) > 0:
             await asyncio.sleep_ms(10)
         task = name + ".service"
         if task in recs and recs[task][aioctl.END] is None:
@@ -35,6 +44,8 @@ async def shutdown(timeout=5, log=None):
             if log is not None:
                 log.info("shutdown: stopping " + task)
             aioctl.stop(task)
+            if time.ticks_diff(soft, time.ticks_ms()) <= 0:
+                await asyncio.sleep_ms(0)  # late: it ends before what it requires stops
     aioctl.stop()  # the prompt and other tasks; not this one
     while _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         await asyncio.sleep_ms(10)

@@ -2,12 +2,29 @@
 # aioctl.follow()); core services boot in dependency order; runtime and
 # schedule services start; a prompt runs beside them. After SAFE_MODE_AFTER
 # boots in a row that never ran healthy, only core services and the prompt
-# run. Ctrl-C stops everything in order.
+# run. Ctrl-C stops everything in order. On a board the watchdog is armed
+# first, before the rest loads: a start-up that hangs (MicroPython 1.25's
+# importer can hang on a truncated .mpy) resets the board. A boot() or
+# init() that raises (a MemoryError) is one [ ERROR ] line; the app goes on
+# with what started, and the prompt.
 import asyncio
 
-import aioctl
-import aioservice
-import safemode
+BOOT_WDT_MS = 8000  # the start-up watchdog (8.3 s is the longest an RP2040 takes)
+
+
+def arm_watchdog():
+    try:
+        from machine import WDT
+    except ImportError:  # the unix port: no hardware watchdog
+        return None
+    return WDT(timeout=BOOT_WDT_MS)
+
+
+wdt = arm_watchdog()
+
+import aioctl  # noqa: E402  (after the watchdog: an import can hang)
+import aioservice  # noqa: E402
+import safemode  # noqa: E402
 
 JOURNAL_BYTES = 4096  # the RAM journal: the newest log lines that fit
 FILE_LOG = ""  # e.g. "mpsysd.log": a capped log file that survives a reset
@@ -58,16 +75,51 @@ async def healthy_after(seconds):
     safemode.healthy()
 
 
+async def feed_watchdog(wdt):
+    # Feeds the start-up watchdog while the loop runs, until the watcher runs
+    # (it feeds the same watchdog, and only while all is healthy). Without a
+    # watcher it goes on: a loop blocked for good still resets the board.
+    recs = aioctl.group().recs
+    while True:
+        rec = recs.get("watcher.service")
+        if rec is not None and rec[aioctl.END] is None:
+            return
+        wdt.feed()
+        await asyncio.sleep_ms(BOOT_WDT_MS // 4)
+
+
+def failed(step, exc, log):
+    # boot() or init() raised: one line, and the app goes on with what started
+    import gc
+
+    gc.collect()  # what the failed step held is garbage now
+    try:
+        line = "mpsysd: %s failed: %s: %s; the app goes on with what started" % (
+            step, type(exc).__name__, exc)
+        print("[ ERROR ] " + line)
+        log.error(line)
+    except Exception:  # no heap even for the line
+        print("[ ERROR ] mpsysd: start-up failed, out of memory")
+    return False
+
+
 async def main(log):
     aioctl.add(aioctl.loop_lag, name="loop.lag")
     safe = safemode.begin(SAFE_MODE_AFTER)
-    await aioservice.boot(debug=True, log=log)
+    ok = True  # a start that failed does not count as a healthy boot
+    try:
+        await aioservice.boot(debug=True, log=log)
+    except Exception as e:
+        ok = failed("boot", e, log)
     if safe:
         print(safemode.line())
         log.warning(safemode.line())
     else:
-        aioservice.init(debug=True, log=log)
-    if aioservice.service("watcher") is None or safe:
+        try:
+            aioservice.init(debug=True, log=log)
+        except Exception as e:
+            ok = failed("init", e, log)
+    if ok and (aioservice.service("watcher") is None or safe):
         aioctl.add(healthy_after, HEALTHY_AFTER, name="safemode")
     aioservice.release()  # the manager's code loads again if it is called
     if want_prompt():
@@ -83,6 +135,8 @@ def run():
     journal = Journal(JOURNAL_BYTES)
     aioctl.set_log(journal)
     log = make_logger(journal)
+    if wdt is not None:
+        asyncio.create_task(feed_watchdog(wdt))
     app = asyncio.create_task(main(log))
     try:
         asyncio.get_event_loop().run_until_complete(app)

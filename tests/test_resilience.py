@@ -162,6 +162,39 @@ def test_shutdown_in_reverse_dependency_order_names_stragglers(mp):
                           "top stopped top down", "polite done clean exit"]
 
 
+def test_a_straggler_does_not_keep_what_it_requires_from_its_on_stop(mp):
+    # issue 12, item 5: stubborn requires base and swallows its cancel; base
+    # still stops with its on_stop before the timeout ends, and only the
+    # straggler is named (not base, nor a task that stops cleanly).
+    stubborn = SHUTDOWN_SERVICES["stubborn"].replace(
+        "        self.type", "        self.kwargs = {'require': ['base']}\n        self.type")
+    mp.services({"base": SHUTDOWN_SERVICES["base"], "stubborn": stubborn})
+    r = mp.run_async("""
+        import time
+        async def clean():
+            await asyncio.sleep(60)
+        aioservice.init(debug=False)
+        aioservice.release()
+        aioctl.add(clean)
+        await asyncio.sleep_ms(20)
+        t0 = time.ticks_ms()
+        stragglers = await aioservice.shutdown(0.3)
+        print(stragglers, 250 < time.ticks_diff(time.ticks_ms(), t0) < 450)
+        for n in ("base.service", "clean"):
+            v = aioctl.group().tasks[n]
+            print(n, v.state, v.result)
+    """)
+    assert r.rc == 0, r
+    lines = r.lines
+    assert lines.count("stop base") == 1, r
+    assert lines.index("shutdown: stopping stubborn.service") < \
+        lines.index("shutdown: stopping base.service") < lines.index("stop base")
+    assert [x for x in lines if "still running" in x] == [
+        "[ ERROR ] shutdown: still running after 0.3 s, cancelled: stubborn.service"], r
+    assert lines[-3:] == ["['stubborn.service'] True", "base.service stopped base down",
+                          "clean stopped None"], r
+
+
 def test_wait_for_shutdown_times_out_false(mp):
     r = mp.run_async("""
         print(await aioservice.wait_for_shutdown(0.02))
@@ -214,3 +247,61 @@ def test_faults_leave_the_rest_running_and_show_in_status_and_journal(mp):
     assert "[ OK ] Service: app.service from ./aioservices/services/app_service.py loaded" in out
     assert "[ OK ] Service: net.service from ./aioservices/services/net_service.py loaded" in out
     assert "app tick" in out
+
+
+# issue 12, item 4: main.py's start-up guards.
+
+def test_a_boot_that_raises_is_one_line_and_the_prompt_still_comes_up(mp):
+    # The manager's import fails as on a board whose heap is gone: boot()
+    # and init() each raise MemoryError; the app says so in one line each,
+    # goes on, and the prompt answers.
+    from test_prompt import Terminal
+
+    mp.write("aiomanager.py", """
+        raise MemoryError("memory allocation failed, allocating 4096 bytes")
+    """)
+    term = Terminal(mp)
+    try:
+        seen = term.expect(r"^mpsysd> ")
+        term.ask("1 + 1", r"^2$")
+    finally:
+        term.close()
+    errors = [x for x in seen.splitlines() if "[ ERROR ]" in x]
+    assert errors == [
+        "[ ERROR ] mpsysd: %s failed: MemoryError: memory allocation failed, allocating "
+        "4096 bytes; the app goes on with what started" % step for step in ("boot", "init")
+    ], seen
+    assert "Traceback" not in seen
+
+
+WDT_STAND_IN = """
+    import sys
+    made = []
+    class WDT:
+        def __init__(self, timeout):
+            self.n = len(made)
+            made.append(self)
+            print("armed %d %d %s" % (self.n, timeout, "aioctl" in sys.modules))
+        def feed(self):
+            if self.n == 0:
+                print("fed 0")
+"""
+
+
+def test_the_watchdog_is_armed_before_the_app_loads_and_fed_until_the_watcher_runs(mp):
+    # A board's machine.WDT (a stand-in here): main.py arms it before it
+    # imports the app, and feeds it while the loop runs, until the watcher
+    # (which arms and feeds it by its own rules) runs.
+    mp.write("machine.py", WDT_STAND_IN)
+    fast = [("BOOT_WDT_MS = 8000", "BOOT_WDT_MS = 400")]
+    mp.services({"app": RUNTIME})
+    rc, out = run_app(mp, 1.5, main_changes=fast)
+    lines = out.splitlines()
+    assert lines[0] == "armed 0 400 False", out
+    assert lines.count("fed 0") >= 5, out  # every 100 ms: no watcher takes over
+    mp.services({"app": RUNTIME}, watcher=True)
+    rc, out = run_app(mp, 1.5, main_changes=fast)
+    lines = out.splitlines()
+    assert lines[0] == "armed 0 400 False", out
+    assert "fed 0" in lines and "armed 1 10000 True" in lines, out
+    assert "fed 0" not in lines[lines.index("armed 1 10000 True"):], out

@@ -157,3 +157,95 @@ def test_next_run_shows_the_second_the_run_falls_in(mp):
         late = time.localtime(ran[n] // 1000 - 1)  # the run itself may be a few ms late
         assert ":".join(shown) == second(local) or (
             ran[n] % 1000 < 30 and ":".join(shown) == second(late)), (text, ran[n])
+
+
+# A simulated clock for the 32-bit build, where ticks_ms wraps every 2^30 ms
+# (12.4 days) and ticks_add refuses 2^29 ms or more: the schedule's timer
+# sleeps through aioclock.sleep_ms, which moves the ticks (wrapping as a
+# board's do) and the wall clock on, so that weeks pass in a moment. One
+# timer at a time: each of its sleeps is the time that passes.
+FAKE_CLOCK = """
+import time, aioclock
+now = [0]  # simulated ms since the script began
+tick = [time.ticks_add(0, -90000)]  # the ticks wrap 90 s in (and every 12.4 days)
+wall = [time.mktime((2000, 1, 1, 0, 0, 0, 0, 0))]  # a board's unset clock
+aioclock.ticks_ms = lambda: tick[0]
+aioclock.clock = lambda: wall[0] + now[0] // 1000
+
+def advance(ms):
+    tick[0] = time.ticks_add(tick[0], ms)
+    now[0] += ms
+
+async def fake_sleep_ms(ms):
+    await asyncio.sleep_ms(0)  # what is due now runs first
+    advance(ms)
+
+aioclock.sleep_ms = fake_sleep_ms
+"""
+
+
+def test_a_weekly_schedule_runs_every_week_across_tick_wraps_on_32_bit(mp):
+    # issue 12, item 8: a first run 8 days ahead, then every week (604800 s):
+    # more than the tick horizon, past three wraps; runs keep to the plan.
+    r = mp.run_async(FAKE_CLOCK + """
+import aioschedule
+runs = []
+async def job():
+    runs.append(now[0])
+aioctl.enter(job, (), {}, "weekly", start=False)
+aioschedule.schedule("weekly", start_in=8 * 86400, repeat=604800)
+print(aioschedule.next_run("weekly"))
+while len(runs) < 3:
+    await asyncio.sleep_ms(0)
+print([ms / 86400000 for ms in runs], aioctl.group().tasks["weekly"].state)
+print((now[0] + aioschedule.next_run("weekly") - runs[-1]) // 1000,
+      sorted(aioschedule.schedules()))  # the next, a week after the last
+""", bits=32, heap="64K")
+    assert r.rc == 0, r
+    assert r.lines == ["691200000", "[8.0, 15.0, 22.0] done", "604800 ['weekly']"], r
+
+
+def test_a_window_kept_with_clamp_survives_the_tick_wrap_on_32_bit(mp):
+    # issue 12, item 8: a window start compared with ticks_diff 12.4 days
+    # later reads as 5 s old; clamped every round (as a supervisor would),
+    # it reads as at least the window.
+    r = mp.run_async(FAKE_CLOCK + """
+stamp = clamped = tick[0]
+for _ in range((2 ** 30 + 5000) // 60000):  # a round a minute
+    advance(60000)
+    clamped = aioclock.clamp(clamped, 10000)
+advance((2 ** 30 + 5000) % 60000)
+clamped = aioclock.clamp(clamped, 10000)
+print(now[0] == 2 ** 30 + 5000, time.ticks_diff(tick[0], stamp),
+      time.ticks_diff(tick[0], clamped))
+""", bits=32, heap="64K")
+    assert r.rc == 0, r
+    assert r.lines == ["True 5000 10000"], r
+
+
+def test_at_schedules_follow_the_wall_clock_when_it_is_set_on_32_bit(mp):
+    # issue 12, item 9: a board boots at 2000-01-01; an `at` 26 years ahead
+    # is planned without OverflowError; NTP then sets the clock to 02:50 on
+    # the day: the timer sees it within a minute and runs at 03:00, then
+    # daily. aioschedule.replan() applies a later change at once.
+    r = mp.run_async(FAKE_CLOCK + """
+import aioschedule
+runs = []
+async def job():
+    runs.append(now[0])
+aioctl.enter(job, (), {}, "nightly", start=False)
+aioschedule.schedule("nightly", at=(2026, 1, 2, 3, 0, 0), repeat=86400)
+print(aioschedule.next_run("nightly") // (365 * 86400000))  # years
+while now[0] < 300000:  # five minutes pass; then NTP sets the clock
+    await asyncio.sleep_ms(0)
+wall[0] = time.mktime((2026, 1, 2, 2, 50, 0, 0, 0)) - now[0] // 1000
+synced = now[0]
+while len(runs) < 2:
+    await asyncio.sleep_ms(0)
+print([(ms - synced) // 1000 for ms in runs], time.localtime(wall[0] + runs[1] // 1000)[:6])
+print((aioschedule.next_run("nightly") + 1800000) // 3600000)  # hours
+wall[0] += 3600  # the clock moves an hour on
+print(aioschedule.replan(), (aioschedule.next_run("nightly") + 1800000) // 3600000)
+""", bits=32, heap="64K")
+    assert r.rc == 0, r
+    assert r.lines == ["26", "[600, 87000] (2026, 1, 3, 3, 0, 0)", "24", "1 23"], r
