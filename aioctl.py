@@ -7,6 +7,7 @@
 # used: `aioctl.stop(...)` works as ever.
 import asyncio
 from gc import collect
+from sys import maxsize
 from time import ticks_ms
 from micropython import const
 
@@ -105,19 +106,13 @@ def _call_kw(kw):
     return kw
 
 
-def _coro(func, args, kw):
-    if func is None:
-        raise ValueError("a coroutine object given to add() runs once; add its function")
-    return func(*args, **_call_kw(kw))
-
-
 def launch(func, args, kw, run=None):
     """Start func(*args, **kwargs), or run when given, as an asyncio task.
 
     Returns the new record.
     """
     if run is None:
-        run = _coro(func, args, kw)
+        run = func(*args, **_call_kw(kw))
     run = getattr(run, "coro", run)  # what an @aiotask function returned: a Job
     if not hasattr(run, "send"):
         raise TypeError("%r is not a coroutine function" % (func,))
@@ -150,7 +145,7 @@ def enter(func, args, kwargs, name=None, start=True):
     name = name or kwargs.get("_id")
     if not name:  # named after the coroutine function, decorated or not
         if run is None:
-            run = _coro(func, args, kwargs)
+            run = func(*args, **_call_kw(kwargs))
         import aiotasks
 
         name = aiotasks.name_of(run)
@@ -175,7 +170,9 @@ def enter(func, args, kwargs, name=None, start=True):
     return name
 
 
-_ROOM = const(128)  # heap kept aside for the one record _done writes when all else fails
+# Heap kept aside for the two tuples _lost writes when all else fails: a
+# 6-tuple and a 4-tuple, 64 bytes on a 32-bit board, 128 on a 64-bit port.
+_ROOM = 64 if maxsize >> 32 == 0 else 128
 _room = bytearray(_ROOM)
 
 

@@ -49,6 +49,9 @@ def name_of(run):
 
 def relaunch(t, name, rec):
     # Start a finished record again; its failure stays readable by traceback().
+    if rec[FUNC] is None:
+        raise ValueError("%s was added as a coroutine object, which runs once; add its "
+                         "function to start it again" % name)
     end = rec[END]
     if type(end) is tuple and end[1] == "ERROR":
         t.failures[name] = end[2]

@@ -94,7 +94,8 @@ def test_calling_decorated_gives_a_job_add_runs_once(mp):
     assert r.lines == [
         "Job True",
         "stopped stopped with () []",
-        "ValueError: a coroutine object given to add() runs once; add its function",
+        "ValueError: once was added as a coroutine object, which runs once; add its function "
+        "to start it again",
         "7",
     ]
 
