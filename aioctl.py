@@ -144,7 +144,7 @@ def enter(func, args, kwargs, name=None, start=True):
             kwargs = {"on_stop": run.on_stop, "on_error": run.on_error}
     name = name or kwargs.get("_id")
     if not name:  # named after the coroutine function, decorated or not
-        if run is None:
+        if func is not None:
             run = func(*args, **_call_kw(kwargs))
         import aiotasks
 
