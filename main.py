@@ -129,6 +129,12 @@ async def main(log):
         await asyncio.sleep(3600)
 
 
+async def settle():
+    # From a task of its own: stop() spares only the task that calls it.
+    aioctl.stop()
+    await asyncio.sleep_ms(100)  # the tasks end: their on_stop and finally blocks run
+
+
 def run():
     from journal import Journal
 
@@ -143,7 +149,14 @@ def run():
     except KeyboardInterrupt:  # Ctrl-C, at the prompt or while booting
         print("\nmpsysd: Ctrl-C: stopping the services")
         app.cancel()  # a boot cut short must not go on to start more services
-        asyncio.run(aioservice.shutdown(SHUTDOWN_TIMEOUT, log=log))
+        try:
+            asyncio.run(aioservice.shutdown(SHUTDOWN_TIMEOUT, log=log))
+        except MemoryError:  # no heap for the orderly stop: cancel what runs, at least
+            import gc
+
+            gc.collect()
+            print("mpsysd: no memory for an orderly stop; the tasks are cancelled")
+            asyncio.run(settle())
 
 
 run()

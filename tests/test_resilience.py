@@ -305,3 +305,23 @@ def test_the_watchdog_is_armed_before_the_app_loads_and_fed_until_the_watcher_ru
     assert lines[0] == "armed 0 400 False", out
     assert "fed 0" in lines and "armed 1 10000 True" in lines, out
     assert "fed 0" not in lines[lines.index("armed 1 10000 True"):], out
+
+
+def test_ctrl_c_without_heap_for_the_orderly_stop_still_ends_cleanly(mp):
+    # The orderly stop cannot load (a stand-in aioshutdown raises MemoryError
+    # at import, as it does when a service holds the whole heap): the tasks
+    # are cancelled all the same, their on_stop runs, and the app exits 0.
+    mp.services({"app": RUNTIME.replace(
+        "    @aioctl.aiotask", "    def on_stop(self, *a, **k):\n        print('app on_stop')\n\n"
+        "    @aioctl.aiotask").replace('self.type = "runtime.service"',
+                                    'self.type = "runtime.service"\n        '
+                                    'self.kwargs = {"on_stop": self.on_stop}')})
+    mp.write("aioshutdown.py", "raise MemoryError('memory allocation failed')\n")
+    proc = start_app(mp)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=15)
+    assert "app tick" in out, out
+    assert "mpsysd: no memory for an orderly stop; the tasks are cancelled" in out, out
+    assert "app on_stop" in out, out
+    assert proc.returncode == 0 and "Traceback" not in out, out
