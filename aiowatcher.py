@@ -77,6 +77,21 @@ def reset_failed(w, name=None):
                 track.starts, track.fails = 0, 0
 
 
+def limit_hit(w, name, track):
+    if w.log:
+        w.log.error("%s: start-limit-hit: %d restarts in %s s; aioctl.start() or "
+                    "reset_failed() to allow more"
+                    % (name, track.starts, track.policy["restart_window"]))
+
+
+def on_stop_raised(w, name, exc):
+    # an exception raised in on_stop: the record keeps it (extra); it is said
+    line = "%s: on_stop raised %s: %s" % (name, type(exc).__name__, exc)
+    print("[ ERROR ] watcher: " + line)
+    if w.log:
+        w.log.error(line)
+
+
 def save(w, why):
     """Before a reset: the journal's line, and the report when report_file is set."""
     if w.log:

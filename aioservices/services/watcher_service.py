@@ -196,9 +196,7 @@ class WatcherService(Service):
             self.note_error(name, end[2])
         elif state == "stopped" and isinstance(end[3], Exception):  # on_stop raised
             self.note_error(name, end[3])
-            if self.log:
-                self.log.error("%s: on_stop raised %s: %s" % (name, type(end[3]).__name__,
-                                                              end[3]))
+            more().on_stop_raised(self, name, end[3])
         if failed:
             track.errors += 1
             if self.max_errors and self.total_errors >= self.max_errors:
@@ -232,10 +230,7 @@ class WatcherService(Service):
             planned.pop(track.task, None)
             svc.limit_hit = True
             self.problems.append(name + " start-limit-hit")
-            if self.log:
-                self.log.error("%s: start-limit-hit: %d restarts in %s s; "
-                               "aioctl.start() or reset_failed() to allow more"
-                               % (name, track.starts, p["restart_window"]))
+            more().limit_hit(self, name, track)
             return
         aioctl.start(track.task)  # it ends the plan; on a full heap the plan stays: next round
         track.ours = aioctl.group().recs[track.task][aioctl.SINCE]
