@@ -8,6 +8,7 @@
 # allocates nothing it cannot do without: errors are then counted without
 # their traceback, and a reset still happens.
 import asyncio
+from gc import mem_free
 from time import ticks_add, ticks_diff, ticks_ms
 
 import aioctl
@@ -249,7 +250,7 @@ class WatcherService(Service):
                 pass
         if lag > self.max_lag:
             self.problems.append("event loop blocked for %d ms" % lag)
-        if self.reserve is None:
+        if self.reserve is None and mem_free() > 4 * RESERVE:  # room again: take it back
             try:
                 self.reserve = bytearray(RESERVE)
             except MemoryError:
