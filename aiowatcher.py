@@ -124,7 +124,7 @@ _dogs = 0
 def _running():
     # The managed task the event loop is in (the one that blocks it), if any.
     import aioctl
-    from asyncio import core
+    from asyncio import core  # pyright: ignore[reportAttributeAccessIssue]
 
     cur = core.cur_task
     for name, rec in aioctl.group().recs.items():
