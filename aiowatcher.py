@@ -112,7 +112,7 @@ def watch_loop(w):
     names the task that was running, and ends the process with status 76."""
     global _dogs
     if not _dogs:  # one thread, whatever restarts the watcher has
-        import _thread
+        import _thread  # pyright: ignore[reportMissingImports]
 
         _dogs = 1
         _thread.start_new_thread(_dog, (w,))
