@@ -21,6 +21,9 @@ async def shutdown(timeout=5, log=None):
     on_stop; then the other tasks (but the caller); flush the journal. Done
     within timeout seconds: tasks still going then are cancelled again and
     named. Returns the names of those stragglers."""
+    safemode = sys.modules.get("safemode")
+    if safemode and safemode.pending:  # the Ctrl-C was the unix watchdog's bite: a reset
+        safemode.reset(safemode.pending)
     aioservice._shutdown_begins()
     await asyncio.sleep_ms(10)  # services waiting for shutdown may end themselves
     timeout_ms = int(timeout * 1000)
@@ -61,7 +64,6 @@ async def shutdown(timeout=5, log=None):
     stream = aioctl.group().log
     if stream is not None and hasattr(stream, "flush"):
         stream.flush()
-    safemode = sys.modules.get("safemode")
     if safemode:  # an orderly stop is not a crash: it does not count toward safe mode
         safemode.stopped_in_order()
     return stragglers

@@ -98,7 +98,7 @@ def act(name, intent):
     wild = None
     if name and "*" in name:
         from aiogrep import match as wild
-    for key in aioctl.select(name, children=True):
+    for key in family(recs, name) if name and not wild else aioctl.select(name, children=True):
         rec = recs[key]
         end = rec[END]
         what = intent
@@ -130,6 +130,18 @@ def act(name, intent):
         aioctl.set_field(own, END, intent)
         raise asyncio.CancelledError
     return hit
+
+
+def family(recs, name):
+    """name and, for a service, its child tasks (name.service.child): what
+    act() picks for a name without wildcards, with nothing to load (a
+    restart may come when the heap is nearly full)."""
+    if name not in recs:
+        return aioctl.select(name, children=True)  # says that nothing matches
+    if not name.endswith(".service"):
+        return [name]
+    n = len(name)
+    return [name] + sorted(k for k in recs if k.startswith(name) and k.find(".", n) == n)
 
 
 def start(name):

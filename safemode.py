@@ -5,9 +5,14 @@
 COUNT_FILE = "safemode.count"
 EXIT_RESET = 75  # unix port: a reset was asked for (make run starts the app again)
 EXIT_WATCHDOG = 76  # unix port: the software watchdog bit (make run starts it again)
+REASON_FILE = "safemode.reason"  # why the last reset happened, written just before it
+# Made now: raising them on a full heap must not lose the status.
+_EXITS = (SystemExit(EXIT_RESET), SystemExit(EXIT_WATCHDOG))
 
 active = False  # this boot is in safe mode
 boots = 0  # boots in a row, this one included, that have not been healthy
+reason = ""  # why the previous boot ended in a reset (from REASON_FILE), if it said
+pending = 0  # the unix watchdog bit: the Ctrl-C it sent ends in a reset with this status
 
 
 def _read():
@@ -28,7 +33,15 @@ def _write(n):
 def begin(limit=3):
     """Count this boot; True when it must be in safe mode: `limit` boots in
     a row before it never ran healthy."""
-    global active, boots
+    global active, boots, reason
+    try:
+        with open(REASON_FILE) as f:
+            reason = f.read(200)
+        import os
+
+        os.remove(REASON_FILE)
+    except (OSError, UnicodeError):
+        pass
     boots = _read() + 1
     _write(boots)
     active = boots > limit
@@ -58,12 +71,25 @@ def line():
             "normally." % (boots - 1))
 
 
-def reset(status=EXIT_RESET):
-    """Reset the board; on the unix port, exit with status (make run restarts)."""
+def note(why):
+    """Save why the device resets (REASON_FILE); never fails."""
+    try:
+        with open(REASON_FILE, "w") as f:
+            f.write(why)
+    except Exception:  # no room for the file object, or no file system
+        pass
+
+
+def reset(status=EXIT_RESET, why=None):
+    """Reset the board, saving why first when given; on the unix port, exit
+    with status (make run restarts). Works on a full heap."""
+    if why:
+        note(why)
     try:
         from machine import reset  # the unix port's machine has no reset()
-    except ImportError:
-        raise SystemExit(status)
+    except Exception:  # ImportError, or MemoryError making it
+        i = status - EXIT_RESET
+        raise _EXITS[i] if 0 <= i < len(_EXITS) else SystemExit(status)
     reset()
 
 

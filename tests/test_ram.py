@@ -1,6 +1,8 @@
 """RAM on a board's terms: the 32-bit build (micropython32) in a 64 KB heap.
 What fails still fails well: a service that runs out of memory is the one
 that fails, and the others go on."""
+import os
+
 import pytest
 
 from conftest import async_script, service_file
@@ -46,3 +48,69 @@ def test_the_memory_of_a_service_that_failed_comes_back(mp):
         print("after delete():", heap()[0] >= 20480)
     """)
     assert r.lines[-2:] == ["free >= 20 KB: True", "after delete(): True"], r
+
+
+# A service that takes the whole heap and keeps it in a module (so that its
+# failure does not give it back): only what the watcher preallocated works.
+GREEDY = """\
+import runs
+runs.n += 1
+if runs.n == 1:
+    await asyncio.sleep_ms(50)  # the others (the watcher) have started
+    spare = [bytearray(%d)]  # room for the task table to record the end (aioctl's part)
+    err = ValueError("greedy")
+    for size in (1024, 64, 0):  # down to the last 16-byte block
+        try:
+            while True:
+                runs.keep = [runs.keep, bytearray(size)]
+        except MemoryError:
+            pass
+    spare.pop()
+    %s
+runs.keep = None  # a later run gives the heap back
+print("greedy run", runs.n)
+while True:
+    self.check_in()
+    await asyncio.sleep_ms(10)
+"""
+
+SPARE = 800  # aioctl's part; the watcher's traceback and report do not fit
+
+
+def run_greedy(mp, then, config, body="await asyncio.sleep_ms(2500)", spare=SPARE):
+    mp.services({"greedy": service_file("greedy", body=GREEDY % (spare, then)),
+                 "steady": service_file("steady")},
+                config=dict(config, watcher={"kwargs": dict(
+                    {"period": 0.01}, **config.get("watcher", {}))}),
+                watcher=True, compiled=True)
+    mp.write("runs.py", "n = 0\nkeep = []\n")
+    return mp.run(async_script("""
+        import runs
+        aioservice.init(debug=False)
+        aioservice.release()
+        %s
+        print("states", aioctl.group().tasks["greedy.service"].state,
+              aioctl.group().tasks["watcher.service"].state)
+    """ % body), heap="64K", bits=32, compiled=True, timeout=20)
+
+
+def test_the_watcher_outlives_an_exhausted_heap_and_restarts_the_greedy_one(mp):
+    # It fails holding every byte: the watcher counts it (no traceback fits)
+    # and restarts it; the second run gives the heap back.
+    r = run_greedy(mp, "raise err",
+                   {"greedy": {"restart_delay": 0.05}})
+    assert r.rc == 0, r
+    assert "greedy run 2" in r.lines, r
+    assert r.lines[-1] == "states running running", r
+
+
+def test_an_exhausted_heap_still_resets_with_report_file_set(mp):
+    # err_service_limit 1: the first failure resets, the report is saved if it
+    # fits, and the reason always: no hang, status 75.
+    r = run_greedy(mp, "raise err", {
+        "watcher": {"err_service_limit": 1, "report_file": "report.json"}},
+        body="await asyncio.sleep(10)")
+    assert r.rc == 75, r
+    assert "[ ERROR ] watcher: resetting: " in r.out, r
+    with open(os.path.join(mp.workdir, "safemode.reason")) as f:
+        assert "greedy" in f.read()

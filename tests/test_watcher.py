@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import service_file
+from conftest import async_script, service_file
 
 # A service that fails every run, counting its runs in a shared module.
 FLAKY = service_file("flaky", body="""
@@ -38,15 +38,25 @@ def watch(mp, files, config, body, boot=False, **kw):
     # Services (and this script) compiled to .mpy as a board holds them.
     mp.services(files, config=config, watcher=True, compiled=True)
     mp.write("runs.py", RUNS)
-    return mp.run_async("""
+    script = async_script("""
         import runs, gc, time
         aioctl.group().color = False
         %s
         aioservice.init(debug=False)
         aioservice.release()
         w = aioservice.service("watcher")
-    """ % ("await aioservice.boot(debug=False)" if boot else "") + body, compiled=True,
-        heap=HEAP, **kw)
+    """ % ("await aioservice.boot(debug=False)" if boot else "") + body)
+    # as main.py: a Ctrl-C (also the unix watchdog thread's) stops the app in order
+    script = script.replace("asyncio.run(main())\n", APP_RUN)
+    return mp.run(script, compiled=True, heap=HEAP, **kw)
+
+
+APP_RUN = """\
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    asyncio.run(aioservice.shutdown(1))
+"""
 
 
 def test_failed_service_restarts_with_doubling_backoff(mp):
@@ -243,7 +253,9 @@ def test_software_watchdog_bites_when_the_loop_is_blocked(mp):
         print("not reset")
     """)
     assert r.rc == 76, r  # safemode.EXIT_WATCHDOG
-    assert "watchdog: not fed for 1000 ms: event loop blocked for" in r.out
+    # the unix watchdog thread bites while the loop is blocked, naming the culprit
+    assert re.search(r"watchdog: not fed for 1\d\d\d ms: event loop blocked in "
+                     r"blocker.service", r.out), r
     assert os.path.exists(os.path.join(mp.workdir, "report.json"))
 
 
@@ -413,3 +425,81 @@ def test_report_reads_as_lines_with_dates_and_traceback_survives_a_restart(mp):
     assert "    ValueError: first run fails" in r.lines, r
     assert "once.service: running now; its last failure:" in r.lines, r
     assert r.lines[-1] == "ValueError: first run fails", r
+
+
+@pytest.mark.unix_only
+@pytest.mark.parametrize("how", ['aioctl.stop("watcher.service")', "aioctl.stop()",
+                                 'aioctl.delete("watcher*")'])
+def test_stopping_or_deleting_the_watcher_resets_saying_why(mp, how):
+    # Supervision never ends silently (issue 12, item 10).
+    r = watch(mp, {"steady": STEADY}, {"watcher": {"kwargs": FAST}}, """
+        await asyncio.sleep_ms(50)
+        %s
+        await asyncio.sleep_ms(300)
+        print("not reset")
+    """ % how)
+    assert r.rc == 75, r
+    assert "[ ERROR ] watcher: resetting: watcher.service was stopped or deleted" in r.out, r
+    with open(os.path.join(mp.workdir, "safemode.reason")) as f:
+        assert f.read().startswith("watcher.service was stopped or deleted")
+
+
+def test_restarting_the_watcher_does_not_reset(mp):
+    r = watch(mp, {"steady": STEADY}, {"watcher": {"kwargs": FAST}}, """
+        await asyncio.sleep_ms(50)
+        aioctl.restart("watcher.service")
+        await asyncio.sleep_ms(100)
+        print(aioctl.group().tasks["watcher.service"].state)
+    """)
+    assert r.rc == 0 and r.lines[-1] == "running", r
+
+
+@pytest.mark.unix_only
+def test_a_loop_blocked_forever_bites_and_names_the_task(mp):
+    # `while True: pass` in a service: the unix watchdog thread bites as a
+    # board's WDT does (issue 12, item 11), in the app as make run starts it.
+    from test_resilience import run_app
+    blocker = service_file("blocker", body="""
+        await asyncio.sleep_ms(300)
+        while True:
+            pass
+    """)
+    mp.services({"blocker": blocker, "steady": STEADY}, watcher=True,
+                config={"watcher": {"kwargs": {"period": 0.05, "wdt_timeout": 1}}})
+    mp.write("runs.py", RUNS)
+    rc, out = run_app(mp, 15)
+    assert rc == 76, out
+    assert re.search(r"resetting: watchdog: not fed for 1\d\d\d ms: event loop blocked in "
+                     r"blocker.service", out), out
+    with open(os.path.join(mp.workdir, "safemode.reason")) as f:
+        assert "blocked in blocker.service" in f.read()
+
+
+def test_a_watched_service_that_hung_with_restart_no_keeps_the_system_unhealthy(mp):
+    hangs = service_file("hangs", body="await asyncio.sleep(60)")
+    r = watch(mp, {"hangs": hangs}, {
+        "hangs": {"watchdog": 0.05, "restart": "no"},
+        "watcher": {"kwargs": dict(FAST, wdt_timeout=30)},
+    }, """
+        await asyncio.sleep_ms(300)
+        print(aioctl.group().tasks["hangs.service"].state, w.said, w.healthy_since)
+        print(sorted(w.errors["hangs"]))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "stopped hangs down None", r
+    assert r.lines[1] == "['hung: no check-in']", r  # the kind holds no milliseconds
+
+
+def test_an_exception_in_on_stop_is_said_and_counted(mp):
+    bad = service_file("bad", attrs="self.kwargs = {'on_stop': self.bye}").replace(
+        "    @aioctl.aiotask", "    def bye(self, *a, **k):\n        raise OSError('flush')\n\n"
+        "    @aioctl.aiotask")
+    r = watch(mp, {"bad": bad}, {"watcher": {"kwargs": FAST}}, """
+        await asyncio.sleep_ms(50)
+        aioctl.stop("bad.service")
+        await asyncio.sleep_ms(50)
+        print(w.errors["bad"]["OSError"][0])
+    """)
+    assert r.rc == 0, r
+    assert "[ ERROR ] watcher: bad: on_stop raised OSError: flush" in r.lines, r
+    assert r.lines[-1] == "1", r

@@ -1,10 +1,15 @@
 # watcher: mpsysd's supervisor, bundled and enabled by default. It restarts
 # services that fail, per each one's restart policy (backoff, start limit);
-# takes a service that stops checking in as hung; keeps a bounded report of
-# errors; resets the device when errors pass a limit; and feeds the
-# watchdog only while every watched service is healthy and the loop runs.
+# takes a service that stops checking in as hung; counts errors; resets the
+# device when errors pass a limit; and feeds the watchdog only while every
+# watched service is healthy and the loop runs. Its rarely used half (the
+# report, stats, reset_failed, saving, the unix port's watchdog thread) is
+# aiowatcher.py, loaded when needed. What runs when the heap is full
+# allocates nothing it cannot do without: errors are then counted without
+# their traceback, and a reset still happens.
 import asyncio
-import time
+from gc import mem_free
+from time import ticks_add, ticks_diff, ticks_ms
 
 import aioctl
 import aioservice
@@ -25,23 +30,9 @@ POLICY = {
     "watchdog": 0,  # seconds a service may go without check_in() before it is hung; 0: never
 }
 MAX_ERROR_KINDS = 8  # exception types kept per service in the report; the rest are "other"
-TRACEBACK_CHARS = 600  # of the last traceback kept per exception type
-
-
-def _date(t):
-    return "%d-%02d-%02d %02d:%02d:%02d" % time.localtime(t)[:6]
-
-
-class Text:
-    """Text that the prompt shows as lines, not as a quoted string."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
-
-    __str__ = __repr__
+HUNG = "hung: no check-in"  # the error kind of a hang (its detail says for how long)
+RESERVE = 512  # bytes held back for the failure path: let go when the heap is full
+_MORE = ("report", "stats", "show", "reset_failed")  # in aiowatcher
 
 
 class Track:
@@ -57,106 +48,80 @@ class Track:
         self.fails = 0  # failures in a row: the backoff exponent
         self.window = 0  # ticks_ms when the current restart window began...
         self.starts = 0  # ...and the restarts in it (systemd's start limit: O(1) memory)
+        self.errors = 0  # errors of this service (err_service_limit)
         self.hung = False
+        self.down = False  # failed (or hung) and not running again
 
 
 class WatcherService(Service):
     def __init__(self, name):
         super().__init__(name)
         self.info = "Restarts failed services; feeds the watchdog while all is healthy"
-        self.type = "runtime.service"
         self.docs = "README.md#resilience"
         self.tracks = {}  # service name -> Track
         self.errors = {}  # service name -> {exception type: [count, first, last, traceback]}
         self.total_errors = 0
+        self.unnoted = 0  # errors counted while the heap had no room for their details
         self.restarts = 0
-        self.wdt = None  # machine.WDT on a board; None on the unix port, where...
-        self.fed = 0  # ...the watcher bites itself when not fed for wdt_ms (ticks_ms)
-        self.wdt_ms = 0
+        self.wdt = None  # machine.WDT on a board; None on the unix port (see task())
+        self.fed = 0  # ticks_ms of the last feed
+        self.beat = 0  # ticks_ms of the last tick: the unix watchdog thread reads it
         self.healthy_since = None
         self.problems = []  # why the system is not healthy now (reused every round)
         self.said = ""  # the problems last logged, so that they are logged once
-        self.report_file = None
         self.alarm = None  # ticks_ms the next restart alarm is set for
+        self.reserve = None  # RESERVE bytes, taken when the task starts
 
-    def policy_of(self, svc):
-        p = dict(POLICY, **svc.policy)
-        if svc.type != "runtime.service" and "restart" not in svc.policy:
-            p["restart"] = "no"  # core services run once; schedules run by their plan
-        return p
-
-    # -- errors ----------------------------------------------------------
+    def __getattr__(self, attr):
+        # report(), stats(), show(), reset_failed(): in aiowatcher, on first use
+        if attr not in _MORE:
+            raise AttributeError(attr)
+        f = getattr(more(), attr)
+        return lambda *a: f(self, *a)
 
     def note_error(self, name, exc, what=None):
-        """Count an error of a service, by exception type, with its traceback."""
-        kinds = self.errors.setdefault(name, {})
-        kind = what or type(exc).__name__
-        if kind not in kinds and len(kinds) >= MAX_ERROR_KINDS:
-            kind = "other"
-        now = int(time.time())
-        entry = kinds.setdefault(kind, [0, now, now, ""])
-        entry[0] += 1
-        entry[2] = now
-        if exc is not None:
-            import io
-            import sys
-
-            text = io.StringIO()
-            # the board stubs miss StringIO as a print_exception target, and getvalue()
-            sys.print_exception(exc, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
-            entry[3] = text.getvalue()[-TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
-        else:
-            entry[3] = what
+        """Count an error of a service, by exception type, with its traceback
+        (or what, for an error without an exception). With the heap full it
+        is counted all the same, without the details that do not fit."""
         self.total_errors += 1
+        try:
+            kinds = self.errors.setdefault(name, {})
+            kind = HUNG if what else type(exc).__name__
+            if kind not in kinds and len(kinds) >= MAX_ERROR_KINDS:
+                kind = "other"
+            now = int(_time())
+            entry = kinds.setdefault(kind, [0, now, now, ""])
+            entry[0] += 1
+            entry[2] = now
+        except MemoryError:
+            self.unnoted += 1
+            self.reserve = None  # room for the rest of this failure's handling
+            return
+        entry[3] = what or ""
+        if exc is not None:
+            try:
+                entry[3] = more().trace(exc)
+            except MemoryError:
+                pass
 
-    def report(self):
-        """The error report, per service and exception type: it prints as
-        readable lines at the prompt; str() of it is the text."""
-        lines = ["restarts: %d; errors: %d" % (self.restarts, self.total_errors)]
-        for name in sorted(self.errors):
-            for kind, (count, first, last, tb) in sorted(self.errors[name].items()):
-                lines.append("%s: %s x%d, first %s, last %s" % (
-                    name, kind, count, _date(first), _date(last)))
-                lines.append("    " + tb.strip().replace("\n", "\n    "))
-        return Text("\n".join(lines))
-
-    def stats(self):
-        return {"restarts": self.restarts, "errors": self.total_errors,
-                "services": {n: {k: v[0] for k, v in kinds.items()}
-                             for n, kinds in self.errors.items()},
-                "start_limit_hit": sorted(n for n, s in aioservice.registry.items()
-                                          if getattr(s, "limit_hit", False))}
-
-    def show(self):
-        healthy = ("healthy for %d s" % (time.ticks_diff(time.ticks_ms(), self.healthy_since)
-                                         // 1000) if self.healthy_since is not None
-                   else "not healthy: " + (self.said or "starting"))
-        return "Watcher", "restarts: %d; errors: %d; %s" % (
-            self.restarts, self.total_errors, healthy)
-
-    def save_report(self):
-        if self.report_file:
-            import aioconfig
-
-            aioconfig.write({"report": str(self.report()), "stats": self.stats()},
-                            self.report_file)
-
-    def reset(self, reason, status=safemode.EXIT_RESET):
-        """Save the report, say why, and reset the device."""
-        if self.log:
-            self.log.error("resetting: " + reason)
-        print("[ ERROR ] watcher: resetting: " + reason)
-        self.save_report()
-        safemode.reset(status)
-
-    def reset_failed(self, name=None):
-        """Allow restarts again after start-limit-hit (all services when None)."""
-        for n, svc in aioservice.registry.items():
-            if name in (None, n):
-                svc.limit_hit = False
-                track = self.tracks.get(n)
-                if track:
-                    track.starts, track.fails = 0, 0
+    def reset(self, status, why, a=None, b=None):
+        """Say why (the format why with a, b), save the report and the reason,
+        and reset the device. What the heap has no room for is skipped, never
+        the reset."""
+        try:
+            if a is not None:
+                why = why % ((a,) if b is None else (a, b))
+        except MemoryError:
+            pass  # the format still names the reason
+        try:
+            print("[ ERROR ] watcher: resetting: " + why)
+        except MemoryError:
+            print(RESETTING)
+        try:
+            more().save(self, why)  # the journal's line and the report file
+        except Exception:  # no room to load it or to write: the reset goes on
+            pass
+        safemode.reset(status, why)
 
     # -- one round -------------------------------------------------------
 
@@ -170,7 +135,10 @@ class WatcherService(Service):
                 continue
             track = self.tracks.get(name)
             if track is None:
-                track = self.tracks[name] = Track(name, self.policy_of(svc))
+                p = dict(POLICY, **svc.policy)
+                if svc.type != "runtime.service" and "restart" not in svc.policy:
+                    p["restart"] = "no"  # core services run once; schedules run by their plan
+                track = self.tracks[name] = Track(name, p)
             rec = recs.get(track.task)
             if rec is None:
                 continue
@@ -184,35 +152,34 @@ class WatcherService(Service):
                     self.ended(name, svc, track, end, now, rec[aioctl.SINCE])
                 due = t.planned.get(track.task)
                 if due is not None:
-                    wait = time.ticks_diff(due, now)
+                    wait = ticks_diff(due, now)
                     if wait <= 0:
                         self.restart(name, svc, track, now)
-                    elif self.alarm is None or time.ticks_diff(due, self.alarm) < 0:
+                    elif self.alarm is None or ticks_diff(due, self.alarm) < 0:
                         self.alarm = due  # wake then, not at the next tick
                         asyncio.create_task(self.wake_in(wait))
                 if tick and track.policy["watchdog"] and (due is not None or svc.limit_hit
-                                                          or end[1] == "ERROR"):
+                                                          or track.down):
                     self.problems.append(name + " down")  # a watched service that failed
 
     def running(self, name, svc, track, run, now):
         p = track.policy
         if run != track.run:  # a new run (restarted by us or by a user)
-            track.run, track.run_since = run, now
-            if getattr(svc, "limit_hit", False):  # a user started it again
+            track.run, track.run_since, track.down = run, now, False
+            if svc.limit_hit:  # a user started it again
                 self.reset_failed(name)
-        up = time.ticks_diff(now, track.run_since)
-        if track.fails and up > p["restart_window"] * 1000:
+        if track.fails and ticks_diff(now, track.run_since) > p["restart_window"] * 1000:
             track.fails = 0  # healthy for a while: the backoff starts again
         if p["watchdog"]:
             last = svc.checked_in
-            if last is None or time.ticks_diff(last, track.run_since) < 0:
+            if last is None or ticks_diff(last, track.run_since) < 0:
                 last = track.run_since
-            quiet = time.ticks_diff(now, last)
+            quiet = ticks_diff(now, last)
             if quiet > p["watchdog"] * 1000:
-                what = "hung: no check-in for %d ms" % quiet
-                self.problems.append("%s %s" % (name, what))
+                self.problems.append(name + " hung")
                 if not track.hung:
                     track.hung = True
+                    what = "%s for %d ms" % (HUNG, quiet)
                     self.note_error(name, None, what)
                     if self.log:
                         self.log.error("%s: %s; stopping it" % (name, what))
@@ -225,58 +192,76 @@ class WatcherService(Service):
             self.reset_failed(name)  # a user started it again, and it ended
         failed = state == "ERROR" or (state == "stopped" and track.hung)
         track.hung = False
+        track.down = failed
         if state == "ERROR":
             self.note_error(name, end[2])
-            count = sum(v[0] for v in self.errors[name].values())
+        elif state == "stopped" and isinstance(end[3], Exception):  # on_stop raised
+            self.note_error(name, end[3])
+            more().on_stop_raised(self, name, end[3])
+        if failed:
+            track.errors += 1
             if self.max_errors and self.total_errors >= self.max_errors:
-                self.reset("%d errors in all (max_errors)" % self.total_errors)
-            if self.service_limit and count >= self.service_limit:
-                self.reset("%s failed %d times (err_service_limit)" % (name, count))
+                self.reset(safemode.EXIT_RESET, "%d errors in all (max_errors)",
+                           self.total_errors)
+            if self.service_limit and track.errors >= self.service_limit:
+                self.reset(safemode.EXIT_RESET, "%s failed %d times (err_service_limit)",
+                           name, track.errors)
         if (failed and p["restart"] != "no") or (state == "done" and p["restart"] == "always"):
             delay = min(p["restart_delay"] * 2 ** track.fails, p["restart_delay_max"])
             track.fails += 1
             # the plan sits in the task table: a user's aioctl.stop() cancels it
-            aioctl.group().planned[track.task] = time.ticks_add(now, int(delay * 1000))
+            t = aioctl.group()
+            t.planned[track.task] = ticks_add(now, int(delay * 1000))
 
     async def wake_in(self, ms):
         # An alarm for a planned restart: wakes the watcher when it is due.
         await asyncio.sleep_ms(ms)
         self.alarm = None
-        self.pulse()
+        pulse()
 
     def restart(self, name, svc, track, now):
         p = track.policy
-        aioctl.group().planned.pop(track.task, None)
+        planned = aioctl.group().planned
         if aioservice.stopping:  # shutting down: nothing comes back
+            planned.pop(track.task, None)
             return
-        if time.ticks_diff(now, track.window) > p["restart_window"] * 1000:
+        if ticks_diff(now, track.window) > p["restart_window"] * 1000:
             track.window, track.starts = now, 0  # a new window
         if track.starts >= p["max_restarts"]:
+            planned.pop(track.task, None)
             svc.limit_hit = True
             self.problems.append(name + " start-limit-hit")
-            if self.log:
-                self.log.error("%s: start-limit-hit: %d restarts in %s s; "
-                               "aioctl.start() or reset_failed() to allow more"
-                               % (name, track.starts, p["restart_window"]))
+            more().limit_hit(self, name, track)
             return
+        aioctl.start(track.task)  # it ends the plan; on a full heap the plan stays: next round
+        track.ours = aioctl.group().recs[track.task][aioctl.SINCE]
         track.starts += 1
         self.restarts += 1
         if self.log:
             self.log.info("%s: restart %d" % (name, track.starts))
-        aioctl.start(track.task)
-        track.ours = aioctl.group().recs[track.task][aioctl.SINCE]
 
-    def guard(self, now, lag, max_lag_ms, healthy_after_ms):
+    def guard(self, now, lag):
         """Feed the watchdog only when nothing is wrong; bite when starving."""
-        if lag > max_lag_ms:
+        if not self.dog:  # the unix port: the thread that plays the watchdog, once it fits
+            try:
+                more().watch_loop(self)
+                self.dog = 1
+            except MemoryError:
+                pass
+        if lag > self.max_lag:
             self.problems.append("event loop blocked for %d ms" % lag)
+        if self.reserve is None and mem_free() > 4 * RESERVE:  # room again: take it back
+            try:
+                self.reserve = bytearray(RESERVE)
+            except MemoryError:
+                pass
         if not self.problems:
             self.fed = now
             if self.wdt:
                 self.wdt.feed()
             if self.healthy_since is None:
                 self.healthy_since = now
-            elif time.ticks_diff(now, self.healthy_since) >= healthy_after_ms:
+            elif ticks_diff(now, self.healthy_since) >= self.healthy_after:
                 safemode.healthy()
             self.said = ""
             return
@@ -285,9 +270,9 @@ class WatcherService(Service):
         if said != self.said and self.log:
             self.log.warning("not feeding the watchdog: " + said)
         self.said = said
-        if self.wdt is None and time.ticks_diff(now, self.fed) > self.wdt_ms:
-            self.reset("watchdog: not fed for %d ms: %s" % (self.wdt_ms, said),
-                       safemode.EXIT_WATCHDOG)
+        late = ticks_diff(now, self.fed)
+        if self.wdt is None and late > self.wdt_ms:
+            self.reset(safemode.EXIT_WATCHDOG, "watchdog: not fed for %d ms: %s", late, said)
 
     @aioctl.aiotask
     async def task(self, period=0.5, wdt_timeout=10, max_lag=2, healthy_after=60,
@@ -296,56 +281,101 @@ class WatcherService(Service):
         self.add_logger(log, level=loglevel)
         self.max_errors, self.service_limit = max_errors, err_service_limit
         self.report_file = report_file
+        self.max_lag, self.healthy_after = max_lag * 1000, healthy_after * 1000
         self.wdt_ms = int(wdt_timeout * 1000)
+        self.period_ms = int(period * 1000)
+        self.lag = 0
+        self.ticked = False
+        self.fed = self.beat = ticks_ms()
+        self.reserve = bytearray(RESERVE)
+        self.dog = 0
         try:
             from machine import WDT
 
             self.wdt = WDT(timeout=self.wdt_ms)
-        except ImportError:  # the unix port: guard() plays the watchdog
+            self.dog = 1
+        except ImportError:  # the unix port: guard() and a thread play the watchdog
             pass
         import aiotasks
 
-        self.period_ms = int(period * 1000)
-        self.lag = 0
-        self.ticked = False
-        self.fed = time.ticks_ms()
         ticker = asyncio.create_task(self.tick())
+        bad = False
         try:
             while True:  # a round at once, then one each time something happens
-                now = time.ticks_ms()
+                now = ticks_ms()
                 tick, self.ticked = self.ticked, False
                 if tick:
                     self.problems.clear()
                 try:
                     self.sweep(now, tick)
                     if tick:
-                        self.guard(now, self.lag, max_lag * 1000, healthy_after * 1000)
+                        self.guard(now, self.lag)
+                    bad = False
                 except Exception as e:  # the supervisor outlives a bad round (a reset ends it)
+                    self.reserve = None  # a full heap, most likely: room for the next round
                     self.note_error(self.name, e)
-                    print("[ ERROR ] watcher: %s: %s" % (type(e).__name__, e))
-                # woken by any task's end, by a due restart and by the tick
-                await aiotasks.ended()
+                    if not bad:  # once, not every round while the heap is full
+                        bad = True
+                        try:
+                            print("[ ERROR ] watcher: %s: %s" % (type(e).__name__, e))
+                        except MemoryError:
+                            print(NO_ROOM)
+                try:  # woken by any task's end, by a due restart and by the tick
+                    await aiotasks.ended()
+                except MemoryError:  # no room for a waiter: look again in a period
+                    await asyncio.sleep_ms(self.period_ms)
+        except asyncio.CancelledError:
+            self.stopped()
+            raise
         finally:
             ticker.cancel()
 
-    def pulse(self):
-        ev = aioctl.group().changed
-        if ev:
-            ev.set()
-            ev.clear()
+    def stopped(self):
+        # Supervision must not end silently: a stop, delete or unload of the
+        # watcher (but a restart, or the shutdown) resets the device, saying why.
+        rec = aioctl.group().recs.get(self.name + ".service")
+        if aioservice.stopping or (rec and (rec[aioctl.END] == aioctl.RESTART or
+                                            rec[aioctl.TASK] is not asyncio.current_task())):
+            return  # restarting, shutting down, or replaced by a new run
+        self.reset(safemode.EXIT_RESET, "watcher.service was stopped or deleted: without "
+                   "supervision the device resets")
 
     async def tick(self):
         # Every period: a round that also checks hangs and feeds the watchdog.
         # How late this sleep wakes is the loop's lag.
         period_ms = self.period_ms
-        last = time.ticks_ms()
+        last = ticks_ms()
         while True:
             await asyncio.sleep_ms(period_ms)
-            now = time.ticks_ms()
-            self.lag = time.ticks_diff(now, last) - period_ms
+            now = self.beat = ticks_ms()
+            self.lag = ticks_diff(now, last) - period_ms
             last = now
             self.ticked = True
-            self.pulse()
+            pulse()
+
+
+RESETTING = "[ ERROR ] watcher: resetting (no room to say why)"
+NO_ROOM = "[ ERROR ] watcher: MemoryError (errors are counted without details)"
+
+
+def pulse():
+    ev = aioctl.group().changed
+    if ev:
+        ev.set()
+        ev.clear()
+
+
+def _time():
+    from time import time
+
+    return time()
+
+
+def more():
+    """aiowatcher: the rarely used half, imported on first use."""
+    import aiowatcher
+
+    return aiowatcher
 
 
 service = WatcherService("watcher")
