@@ -69,6 +69,9 @@ def _import(name, path, log):
         task = getattr(type(svc), "task", None)
         if task is None or type(task) is type(_error_line):
             raise TypeError("task is not a coroutine function (async def)")
+        if svc.name != name:  # two files could claim one name, and one be lost
+            raise ValueError("the file declares %r: a service in %s_service.py must be "
+                             "called %r" % (svc.name, name, name))
     except Exception as e:
         found.unload(name)
         registry[name] = Failed(name, path, e)
@@ -119,6 +122,11 @@ def _discover(names, conf, env, log):
     import aioservices.services as found
 
     files = found.find()
+    for path in found.ignored:
+        name = path.rsplit("/", 1)[-1].split("_service.")[0]
+        if names is None or name in names:
+            _problem(path, "%s: %s: ignored: %s is the one imported; remove one of them"
+                     % (path, name, files[name]), log)
     for name in sorted(files if names is None else names):
         if names is None and name in registry:
             continue  # imported already (by boot() before init())

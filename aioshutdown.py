@@ -14,6 +14,7 @@ import aioservice
 from aioclass import order
 
 _GRACE_MS = const(100)  # the end of the timeout kept for the last stops (at most a quarter)
+_SLOW_MS = const(500)  # a stop whose on_stop holds the loop this long is named if late
 
 
 async def shutdown(timeout=5, log=None):
@@ -31,6 +32,7 @@ async def shutdown(timeout=5, log=None):
     # services wait for their dependants until soft; what is left lets the
     # services still running then end, with their on_stop, before the deadline
     soft = time.ticks_add(deadline, -min(_GRACE_MS, timeout_ms // 4))
+    slow = []  # (task, ms) of the stops whose on_stop held the loop
     loaded = {n: s for n, s in aioservice.registry.items() if s.loaded}
     needs = {n: [r for r in s.require if r in loaded] for n, s in loaded.items()}
     names, problems = order(needs)
@@ -47,8 +49,11 @@ async def shutdown(timeout=5, log=None):
             if log is not None:
                 log.info("shutdown: stopping " + task)
             aioctl.stop(task)
-            if time.ticks_diff(soft, time.ticks_ms()) <= 0:
-                await asyncio.sleep_ms(0)  # late: it ends before what it requires stops
+            began = time.ticks_ms()
+            await asyncio.sleep_ms(0)  # it ends now, before what it requires stops
+            took = time.ticks_diff(time.ticks_ms(), began)
+            if took >= _SLOW_MS:  # a synchronous on_stop held the loop that long
+                slow.append("%s (%d ms)" % (task, took))
     aioctl.stop()  # the prompt and other tasks; not this one
     while _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         await asyncio.sleep_ms(10)
@@ -58,6 +63,13 @@ async def shutdown(timeout=5, log=None):
     if stragglers:
         line = "shutdown: still running after %s s, cancelled: %s" % (
             timeout, ", ".join(stragglers))
+        print("[ ERROR ] " + line)
+        if log is not None:
+            log.error(line)
+    took = time.ticks_diff(time.ticks_ms(), deadline) + timeout_ms
+    if took > timeout_ms:
+        line = "shutdown: took %d ms, over its %s s timeout%s" % (
+            took, timeout, "; slow to stop: " + ", ".join(slow) if slow else "")
         print("[ ERROR ] " + line)
         if log is not None:
             log.error(line)

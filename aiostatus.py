@@ -88,6 +88,8 @@ def summary(view, now):
     res = repr(view.result)
     if len(res) > _RESULT_WIDTH:
         res = res[: _RESULT_WIDTH - 3] + "..."
+    if state == "stopped" and isinstance(view.extra, Exception):
+        res += "; on_stop raised " + error_line(view.extra)
     return text + "result: " + res + nxt
 
 

@@ -288,3 +288,20 @@ def test_top_counts_broken_and_scheduled_services_for_what_they_are(mp):
     assert r.rc == 0, r
     assert r.lines[-2] == "tasks: 2 (running 1, scheduled 1)", r
     assert r.lines[-1] == "services: 2 loaded, 0 not running, 1 not loaded; errors: 1", r
+
+
+def test_an_exception_in_on_stop_shows_in_status(mp):
+    r = mp.run_async("""
+        from mptest import forever
+        def bad_stop(*a, **k):
+            raise OSError("flush failed")
+        aioctl.group().color = False
+        aioctl.add(forever, name="w", on_stop=bad_stop)
+        await asyncio.sleep_ms(10)
+        aioctl.stop("w")
+        await asyncio.sleep_ms(10)
+        aioctl.status("w", log=False)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0].startswith("● w: status: stopped @ "), r
+    assert r.lines[0].endswith("--> result: None; on_stop raised OSError: flush failed"), r

@@ -325,3 +325,21 @@ def test_ctrl_c_without_heap_for_the_orderly_stop_still_ends_cleanly(mp):
     assert "mpsysd: no memory for an orderly stop; the tasks are cancelled" in out, out
     assert "app on_stop" in out, out
     assert proc.returncode == 0 and "Traceback" not in out, out
+
+
+def test_slow_on_stops_past_the_timeout_are_named(mp):
+    def slow(name):
+        return service_file(name, attrs="self.kwargs = {'on_stop': self.bye}").replace(
+            "    @aioctl.aiotask", "    def bye(self, *a, **k):\n        import time\n"
+            "        time.sleep(0.6)\n        return 'late'\n\n    @aioctl.aiotask")
+    mp.services({"a": slow("a"), "b": slow("b")})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(20)
+        await aioservice.shutdown(1)
+    """)
+    assert r.rc == 0, r
+    line = [x for x in r.lines if "over its 1 s timeout" in x]
+    assert len(line) == 1, r
+    assert line[0].startswith("[ ERROR ] shutdown: took 1"), r
+    assert "slow to stop: b.service (6" in line[0] and ", a.service (6" in line[0], r

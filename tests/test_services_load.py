@@ -315,3 +315,33 @@ def test_prompt_calls_give_the_managers_ram_back_and_say_what_they_do(mp):
     assert r.lines[-2] == "False", r
     assert r.lines[-1].startswith("aioctl: no task matches 'broken.service'; tasks: ") and \
         r.lines[-1].endswith("; aioservice.traceback('broken') says why it is not running"), r
+
+
+def test_twin_files_and_a_name_that_is_not_the_files_are_said(mp):
+    # x_service.py and x_service.mpy: MicroPython imports the .py, and status
+    # must name that one; a file declaring another service's name would
+    # replace it silently.
+    mp.services({"twin": service_file("twin", body="return 'from py'"),
+                 "ours": service_file("ours"),
+                 "thief": service_file("thief").replace('ThiefService("thief")',
+                                                        'ThiefService("ours")')})
+    mp.write("aioservices/services/other.py", service_file("twin", body="return 'from mpy'"))
+    subprocess.run([os.path.join(os.path.dirname(LIB), "bin", "mpy-cross"), "-o",
+                    "twin_service.mpy", "other.py"], cwd=os.path.join(mp.workdir, "aioservices",
+                                                                     "services"), check=True)
+    os.remove(os.path.join(mp.workdir, "aioservices", "services", "other.py"))
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(20)
+        print(aioctl.result("twin.service"), aioservice.service("twin").path)
+        print(sorted(n for n in aioctl.group().recs))
+    """)
+    assert r.rc == 0, r
+    assert ("[ ERROR ] ./aioservices/services/twin_service.mpy: twin: ignored: "
+            "./aioservices/services/twin_service.py is the one imported; remove one of them"
+            ) in r.lines, r
+    assert ("[ ERROR ] ./aioservices/services/thief_service.py: thief: not loaded: ValueError: "
+            "the file declares 'ours': a service in thief_service.py must be called 'thief'"
+            ) in r.lines, r
+    assert "from py ./aioservices/services/twin_service.py" in r.lines, r
+    assert r.lines[-1] == "['ours.service', 'twin.service']", r

@@ -3,7 +3,8 @@
 import os
 import sys
 
-_SUFFIXES = ("_service.py", "_service.mpy")
+_SUFFIXES = ("_service.py", "_service.mpy")  # MicroPython imports the .py of a pair
+ignored = []  # files that find() saw beside one of the same name that is imported
 
 
 def folder():
@@ -19,10 +20,15 @@ def find():
     """{service name: file path} of the service files in this folder."""
     where = folder()
     found = {}
-    for entry in sorted(os.listdir(where)):
-        for suffix in _SUFFIXES:
+    ignored.clear()
+    for suffix in _SUFFIXES:
+        for entry in sorted(os.listdir(where)):
             if entry.endswith(suffix):
-                found.setdefault(entry[: -len(suffix)], where + "/" + entry)
+                name = entry[: -len(suffix)]
+                if name in found:  # x_service.py and x_service.mpy: the .py is imported
+                    ignored.append(where + "/" + entry)
+                else:
+                    found[name] = where + "/" + entry
     return found
 
 
