@@ -132,6 +132,21 @@ def act(name, intent):
     return hit
 
 
+def interrupted(e):
+    """Ctrl-C (e, a KeyboardInterrupt) raised in a task's own code, in a call
+    that blocks, ends that task without asyncio seeing it end: record it as
+    stopped, with its on_stop. Raised while the loop waited, it ended none."""
+    import io
+    from asyncio import core  # pyright: ignore[reportAttributeAccessIssue]
+
+    text = io.StringIO()
+    sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
+    frames = text.getvalue().split("\n  File ")  # pyright: ignore[reportAttributeAccessIssue]
+    task = core.cur_task
+    if task is not None and not frames[-1].startswith('"asyncio/'):
+        aioctl._done(task, asyncio.CancelledError())
+
+
 def family(recs, name):
     """name and, for a service, its child tasks (name.service.child): what
     act() picks for a name without wildcards, with nothing to load (a

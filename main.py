@@ -146,8 +146,9 @@ def run():
     app = asyncio.create_task(main(log))
     try:
         asyncio.get_event_loop().run_until_complete(app)
-    except KeyboardInterrupt:  # Ctrl-C, at the prompt or while booting
+    except KeyboardInterrupt as e:  # Ctrl-C, at the prompt or while booting
         print("\nmpsysd: Ctrl-C: stopping the services")
+        aioctl.interrupted(e)  # a task it broke into ends as stopped, with its on_stop
         app.cancel()  # a boot cut short must not go on to start more services
         try:
             asyncio.run(aioservice.shutdown(SHUTDOWN_TIMEOUT, log=log))

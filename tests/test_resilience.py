@@ -343,3 +343,25 @@ def test_slow_on_stops_past_the_timeout_are_named(mp):
     assert len(line) == 1, r
     assert line[0].startswith("[ ERROR ] shutdown: took 1"), r
     assert "slow to stop: b.service (6" in line[0] and ", a.service (6" in line[0], r
+
+
+def test_ctrl_c_during_a_blocking_call_stops_that_service_with_its_on_stop(mp):
+    blocker = service_file("blocker", attrs="self.kwargs = {'on_stop': self.bye}", body="""
+        await asyncio.sleep_ms(300)
+        print("blocking")
+        import time
+        time.sleep(5)  # a call that blocks the loop: Ctrl-C lands in it
+    """).replace("    @aioctl.aiotask", "    def bye(self, *a, **k):\n"
+                 "        print('blocker on_stop')\n        return 'bye'\n\n    @aioctl.aiotask")
+    mp.services({"blocker": blocker, "app": RUNTIME})
+    proc = start_app(mp)
+    deadline = time.monotonic() + 10
+    out = ""
+    while "blocking" not in out and time.monotonic() < deadline:
+        out += proc.stdout.readline()
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=15)
+    out += rest
+    assert "blocker on_stop" in out, out
+    assert proc.returncode == 0 and "Traceback" not in out, out
