@@ -1,12 +1,11 @@
 # aiowatcher: the rarely used half of the bundled watcher
 # (aioservices/services/watcher_service.py),
 # imported when first needed: the error report and stats, show(),
-# reset_failed(), saving the report before a reset, tracebacks as text, and
-# on the unix port (no machine.WDT) the thread that plays the watchdog.
+# reset_failed(), saving the report before a reset, tracebacks as text.
+# On the unix port the thread that plays the watchdog is in aiowatchdog.
 import time
 
 import aioservice
-import safemode
 
 TRACEBACK_CHARS = 600  # of the last traceback kept per exception type
 
@@ -101,67 +100,3 @@ def save(w, why):
 
         aioconfig.write({"reason": why, "report": str(report(w)), "stats": stats(w)},
                         w.report_file)
-
-
-# -- the unix port's watchdog --------------------------------------------
-
-def watch_loop(w):
-    """Start the thread that plays the hardware watchdog on the unix port:
-    when the event loop has not ticked for wdt_timeout (a loop blocked by
-    `while True: pass` or a long sleep), it saves the reason and the report,
-    names the task that was running, and ends the process with status 76."""
-    global _dogs
-    if not _dogs:  # one thread, whatever restarts the watcher has
-        import _thread  # pyright: ignore[reportMissingImports]
-
-        _dogs = 1
-        _thread.start_new_thread(_dog, (w,))
-
-
-_dogs = 0
-
-
-def _running():
-    # The managed task the event loop is in (the one that blocks it), if any.
-    import aioctl
-    from asyncio import core  # pyright: ignore[reportAttributeAccessIssue]
-
-    cur = core.cur_task
-    for name, rec in aioctl.group().recs.items():
-        if cur is not None and rec[aioctl.TASK] is cur:
-            return name
-    return None
-
-
-def _dog(w):
-    import os
-
-    step = max(10, min(w.wdt_ms // 4, 250))
-    while True:
-        time.sleep_ms(step)
-        if aioservice.stopping:  # an orderly stop: the loop may rest now
-            return
-        late = time.ticks_diff(time.ticks_ms(), w.beat)
-        if late > w.wdt_ms and not safemode.pending:
-            break
-    why = "watchdog: not fed for %d ms: event loop blocked" % late
-    try:
-        name = _running()
-        if name:
-            why += " in " + name
-    except Exception:  # the table changed under us: the reason without the name
-        pass
-    safemode.pending = safemode.EXIT_WATCHDOG  # the Ctrl-C below is this reset
-    print("[ ERROR ] watcher: resetting: " + why)
-    try:
-        save(w, why)
-    except Exception as e:
-        print("[ ERROR ] watcher: report not saved: %r" % e)
-    safemode.note(why)
-    # Only the main thread can end the process with a status: a Ctrl-C
-    # interrupts the blocked code there, and aioservice.shutdown() (which
-    # main.py runs on Ctrl-C) turns it into the reset. Sent from a child
-    # shell, as system() ignores SIGINT while it waits.
-    os.system("(sleep 0.05; kill -INT $PPID) &")
-    time.sleep(5)  # not ended by then (the Ctrl-C was caught): as a board, at once
-    os.system("kill -KILL $PPID")

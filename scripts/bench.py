@@ -218,6 +218,42 @@ async def main():
 asyncio.run(main())
 """
 
+# The soak again, with a greedy service beside them: it takes the whole heap
+# and fails with MemoryError every run; supervision must be alive at the end.
+GREEDY_SOAK = PRELUDE + """
+import aioctl, aioservice
+SECONDS = %d
+async def main():
+    aioservice.init(debug=False)
+    aioservice.release()
+    w = aioservice.service("watcher")
+    t0 = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t0) < SECONDS * 1000:
+        await asyncio.sleep(1)
+    recs = aioctl.group().recs
+    alive = [n for n in ("watcher.service", "steady.service") if recs[n][aioctl.END] is None]
+    print(len(alive) == 2, w.restarts, w.total_errors)
+asyncio.run(main())
+"""
+
+GREEDY = """\
+import asyncio
+import aioctl
+from aioclass import Service
+
+
+class Greedy(Service):
+    @aioctl.aiotask
+    async def task(self, log=None):
+        await asyncio.sleep_ms(50)
+        keep = []
+        while True:  # until MemoryError: a leak
+            keep.append(bytearray(64))
+
+
+service = Greedy("greedy")
+"""
+
 FLAKY = """\
 import asyncio
 import aioctl
@@ -239,12 +275,13 @@ STEADY = FLAKY.replace("Flaky", "Steady").replace('"flaky"', '"steady"').replace
     "        while True:\n            await asyncio.sleep_ms(10)")
 
 
-def make_soak(app):
-    """A service that fails at once, forever, beside a steady one, with the watcher."""
+def make_soak(app, greedy=False):
+    """A service that fails at once, forever, beside a steady one, with the
+    watcher; greedy: and one that takes the whole heap every run."""
     folder = os.path.join(app, "aioservices", "services")
     shutil.rmtree(os.path.join(app, "aioservices"), ignore_errors=True)
     shutil.copytree(os.path.join(LIB, "aioservices"), os.path.join(app, "aioservices"))
-    for name, source in (("flaky", FLAKY), ("steady", STEADY)):
+    for name, source in (("flaky", FLAKY), ("steady", STEADY), ("greedy", GREEDY)):
         src = os.path.join(app, name + "_service.py")
         with open(src, "w") as f:
             f.write(source)
@@ -253,7 +290,9 @@ def make_soak(app):
         os.remove(src)
     with open(os.path.join(app, "services.config"), "w") as f:
         f.write('{"flaky": {"restart_delay": 0, "max_restarts": 1000000000, '
-                '"restart_window": 1}, "watcher": {"kwargs": {"period": 0.005}}}')
+                '"restart_window": 1}, "greedy": {"enabled": %s, "restart_delay": 0.2, '
+                '"max_restarts": 1000000000, "restart_window": 1}, '
+                '"watcher": {"kwargs": {"period": 0.005}}}' % ("true" if greedy else "false"))
 
 
 def make_services(app):
@@ -383,6 +422,11 @@ def main():
     soak_s = int(os.environ.get("SOAK_SECONDS", "180"))
     print("bench: soak of %d s (SOAK_SECONDS) under way..." % soak_s, flush=True)
     soak = measure(SOAK % soak_s, heap="64K", cwd=soak_app, bits=32, what="soak")
+    greedy_s = max(5, soak_s // 6)
+    make_soak(soak_app, greedy=True)
+    print("bench: soak of %d s with a greedy service under way..." % greedy_s, flush=True)
+    greedy = measure(GREEDY_SOAK % greedy_s, heap="64K", cwd=soak_app, bits=32,
+                     what="greedy soak")
     os.makedirs(APP, exist_ok=True)
     make_services(APP)
     services = both(SERVICES, cwd=APP, what="40 services")
@@ -423,6 +467,16 @@ def main():
             ("soak: restarts per second", "%.0f" % per_s, "", "", "", None),
             ("soak: steady neighbour still running", "yes" if steady else "NO", "", "", "",
              None),
+        ]
+    if greedy is None:
+        rows.append(("soak with a greedy service: failed", "failed", "", "", "alive", False))
+    else:
+        alive, restarts, memory_errors = greedy
+        rows += [
+            ("soak %d s + a greedy service (MemoryError every run): watcher and neighbour "
+             "alive" % greedy_s, "yes" if alive else "NO", "", "", "alive", bool(alive)),
+            ("  restarts / failures counted by the watcher",
+             "%d / %d" % (restarts, memory_errors), "", "", "", None),
         ]
     speed = [
         ("stop+start per task (us)", fmt(stop_start and stop_start[0], "%.1f"), "", None),

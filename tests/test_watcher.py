@@ -503,3 +503,46 @@ def test_an_exception_in_on_stop_is_said_and_counted(mp):
     assert r.rc == 0, r
     assert "[ ERROR ] watcher: bad: on_stop raised OSError: flush" in r.lines, r
     assert r.lines[-1] == "1", r
+
+
+def test_restart_window_is_wrap_safe_on_32_bit(mp):
+    # A service that fails once every 12.4 days: on a 32-bit board ticks_ms
+    # wraps every 2^30 ms, and a window start left to age past the tick
+    # horizon read as "a moment ago", so the restarts piled up in one window
+    # and hit the start limit. Days pass here in steps of one (the watcher
+    # ticks in between, as a board's does every 0.5 s).
+    once = service_file("once", body="""
+        import runs
+        runs.n += 1
+        while not runs.go:
+            await asyncio.sleep_ms(2)
+        runs.go = False
+        raise ValueError("once in 12 days")
+    """)
+    mp.services({"once": once}, config={
+        "once": {"restart_delay": 0.01, "max_restarts": 3, "restart_window": 10},
+        "watcher": {"kwargs": {"period": 0.005}}}, watcher=True, compiled=True)
+    mp.write("runs.py", "n = 0\ngo = False\n")
+    r = mp.run_async("""
+        import runs, time, aioclock
+        from aioservices.services import watcher_service
+        offset = [0]
+        def fake():  # the board's ticks, days ahead (they wrap at 2^30 ms)
+            return (time.ticks_ms() + offset[0]) & 0x3FFFFFFF
+        aioclock.ticks_ms = watcher_service.ticks_ms = fake
+        aioservice.init(debug=False)
+        aioservice.release()
+        await asyncio.sleep_ms(50)
+        for cycle in range(6):
+            for day in range(12):
+                offset[0] += 86400000
+                await asyncio.sleep_ms(15)
+            offset[0] += 34560000  # the rest of 12.4 days
+            await asyncio.sleep_ms(15)
+            runs.go = True
+            await asyncio.sleep_ms(60)
+        w = aioservice.service("watcher")
+        print(runs.n, w.restarts, aioservice.service("once").limit_hit)
+    """, bits=32, heap="64K", compiled=True, timeout=60)
+    assert r.rc == 0, r
+    assert r.lines[-1] == "7 6 False", r

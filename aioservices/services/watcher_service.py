@@ -15,6 +15,7 @@ import aioctl
 import aioservice
 import safemode
 from aioclass import Service
+from aioclock import clamp
 
 # Restart policy defaults, declared once; services.config overrides them
 # per service (top-level keys of its entry). As in systemd, the window
@@ -139,6 +140,11 @@ class WatcherService(Service):
                 if svc.type != "runtime.service" and "restart" not in svc.policy:
                     p["restart"] = "no"  # core services run once; schedules run by their plan
                 track = self.tracks[name] = Track(name, p)
+            if tick:  # stamps kept from aging past the tick horizon: wrap-safe windows
+                p = track.policy
+                limit = min(int(max(p["restart_window"], p["watchdog"]) * 1000) + 1, 1 << 28)
+                track.window = clamp(track.window, limit)
+                track.run_since = clamp(track.run_since, limit)
             rec = recs.get(track.task)
             if rec is None:
                 continue
@@ -244,7 +250,9 @@ class WatcherService(Service):
         """Feed the watchdog only when nothing is wrong; bite when starving."""
         if not self.dog:  # the unix port: the thread that plays the watchdog, once it fits
             try:
-                more().watch_loop(self)
+                import aiowatchdog
+
+                aiowatchdog.watch_loop(self)
                 self.dog = 1
             except MemoryError:
                 pass
