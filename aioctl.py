@@ -146,9 +146,9 @@ def enter(func, args, kwargs, name=None, start=True):
     if not name:  # named after the coroutine function, decorated or not
         if func is not None:
             run = func(*args, **_call_kw(kwargs))
-        import aiotasks
+        import aiotools
 
-        name = aiotasks.name_of(run)
+        name = aiotools.name_of(run)
         if not start:  # made only for its name: the record starts it later
             getattr(getattr(run, "coro", run), "close")()
             run = None

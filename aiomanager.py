@@ -150,7 +150,7 @@ def _keep_secrets(kw):
     # Values of secret kwargs (psk, token...) never reach the journal.
     mask = getattr(aioctl.group().log, "mask", None)  # a journal can keep them out
     if mask:
-        from aiotasks import is_secret
+        from aiotools import is_secret
 
         for k, v in kw.items():
             if isinstance(v, str) and is_secret(k):

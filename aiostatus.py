@@ -95,7 +95,7 @@ def summary(view, now):
 
 def kwargs_text(kw):
     """kwargs for a person: plain data as it is, objects by name, secrets masked."""
-    from aiotasks import is_secret
+    from aiotools import is_secret
 
     parts = []
     for k in sorted(kw):
@@ -179,7 +179,7 @@ def print_traceback(exc):
 def traceback(name):
     """Print the traceback of the tasks name picks: their last failure (kept
     after a restart until the next one) and any exception a hook raised."""
-    from aiotasks import last_failure
+    from aiotools import last_failure
 
     names = aioctl.select(name)
     for n in names:

@@ -1,9 +1,9 @@
 # aiotasks: the controlling half of the aioctl API, loaded on first use
 # through aioctl's module __getattr__: the @aiotask decorator (services load
-# it at import), stop(), start(), tasks() and join(), result(), restart(), discard(),
-# delete(), debug(), reset(), the event-loop lag monitor and which kwargs
-# are secret. The read-only views of records
-# (group().tasks) are in aioview.
+# it at import), stop(), start(), discard(), join() and ended() for who waits
+# for tasks, and the event-loop lag monitor. The occasional calls (result,
+# restart, delete, debug, reset...) are in aiotools, the views in aiostatus
+# and the read-only views of records (group().tasks) in aioview.
 import asyncio
 import sys
 import time
@@ -36,15 +36,6 @@ def aiotask(func):
         return Job(func(*args, **kwargs), on_stop, on_error)
 
     return call
-
-
-def name_of(run):
-    # The coroutine function's own name (what an @aiotask wrapper hides):
-    # MicroPython's generators have no __name__, but their repr holds it.
-    text = repr(getattr(run, "coro", run))
-    i = text.find("'")
-    j = text.find("'", i + 1)
-    return text[i + 1:j] if 0 <= i < j else "task"
 
 
 def relaunch(t, name, rec):
@@ -107,7 +98,9 @@ def act(name, intent):
         if type(end) is tuple:  # finished
             if what == STOP:
                 if key in t.planned:  # a user stop cancels a planned restart
-                    hold(t, key, rec)
+                    import aiotools
+
+                    aiotools.hold(t, key, rec)
                     hit = True
                 continue
             if what == DELETE:
@@ -130,21 +123,6 @@ def act(name, intent):
         aioctl.set_field(own, END, intent)
         raise asyncio.CancelledError
     return hit
-
-
-def interrupted(e):
-    """Ctrl-C (e, a KeyboardInterrupt) raised in a task's own code, in a call
-    that blocks, ends that task without asyncio seeing it end: record it as
-    stopped, with its on_stop. Raised while the loop waited, it ended none."""
-    import io
-    from asyncio import core  # pyright: ignore[reportAttributeAccessIssue]
-
-    text = io.StringIO()
-    sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
-    frames = text.getvalue().split("\n  File ")  # pyright: ignore[reportAttributeAccessIssue]
-    task = core.cur_task
-    if task is not None and not frames[-1].startswith('"asyncio/'):
-        aioctl._done(task, asyncio.CancelledError())
 
 
 def family(recs, name):
@@ -172,84 +150,12 @@ def start(name):
     return started
 
 
-def nothing(pattern):
-    """Say, in one line, that pattern names no task, and what there is."""
-    names = sorted(aioctl.group().recs)
-    more = " ... (%d in all)" % len(names) if len(names) > 12 else ""
-    reg = sys.modules.get("aioservice")
-    if reg and pattern.endswith(".service") and pattern[:-8] in reg.registry:
-        more += "; aioservice.traceback(%r) says why it is not running" % pattern[:-8]
-    print("aioctl: no task matches %r; tasks: %s%s" % (
-        pattern, ", ".join(names[:12]) or "none", more))
-
-
-def hold(t, name, rec):
-    # A failed task whose restart was planned, stopped by the user: it stays
-    # down, as `stopped`; its failure stays readable by traceback().
-    del t.planned[name]
-    end = rec[END]
-    if end[1] == "ERROR":
-        t.failures[name] = end[2]
-    t.recs[name] = rec[:5] + ((end[0], "stopped", None, end[3]),)
-
-
-def result(name):
-    """The task's result: its return value, on_stop's, or its exception."""
-    rec = aioctl.group().recs.get(name)
-    if rec is None:
-        nothing(name)
-        return None
-    end = rec[END]
-    return end[2] if type(end) is tuple else None
-
-
-def debug():
-    """Toggle the debug view of status(); returns the new setting."""
-    aioctl.group().debug = not aioctl.group().debug
-    return aioctl.group().debug
-
-
-def restart(name):
-    """Stop (if running) and start again the tasks name picks."""
-    return act(name, RESTART)
-
-
 def discard(name):
     """Cancel name's task if it runs and forget it at once (hooks are not
     called): a service replacing a child task uses this."""
     rec = aioctl.group().recs.pop(name, None)
     if rec and rec[END] is None:
         rec[TASK].cancel()
-
-
-def reset():
-    """Forget every record (tests); running tasks are left to asyncio."""
-    aioctl._table = None
-
-
-def last_failure(name):
-    """The exception name's task failed with last (kept over a restart), or None."""
-    recs = aioctl.group().recs
-    end = recs[name][END] if name in recs else None
-    if type(end) is tuple and end[1] == "ERROR":
-        return end[2]
-    return aioctl.group().failures.get(name)
-
-
-def delete(*names):
-    """Remove tasks from the table; running ones are stopped first, and
-    scheduled ones lose their future runs."""
-    sch = sys.modules.get("aioschedule")
-    for name in names:
-        if sch:
-            sch.cancel(name)
-        act(name, DELETE)
-
-
-def tasks():
-    """Awaitables for the running tasks; each returns the task's result."""
-    recs = aioctl.group().recs
-    return [join(n) for n in aioctl.select() if recs[n][END] is None]
 
 
 async def join(name):
@@ -274,16 +180,6 @@ def ended():
     return t.changed.wait()
 
 
-# Words that make a kwarg secret: its value is masked in every view and
-# kept out of the journal.
-SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "psk")
-
-
-def is_secret(key):
-    key = key.lower()
-    return any(word in key for word in SECRET_WORDS)
-
-
 lag_ms = None  # how late the loop ran the lag monitor last time (None: not running)
 lag_max_ms = 0
 
@@ -301,28 +197,33 @@ async def loop_lag(period_ms=500):
         lag_max_ms = max(lag_max_ms, lag_ms)
 
 
-def set_log(stream):
-    """Use stream (a journal, a StringIO or a file) for log() and follow()."""
-    aioctl.group().log = stream
-
-
 def lookup(attr):
     """What aioctl.attr is, for aioctl's lazy half: this module's calls, then
-    the views (aiostatus), which give their RAM back once they have printed."""
+    the occasional ones (aiotools) and the views (aiostatus), which give their
+    RAM back once they have run."""
     mine = globals().get(attr)
     if mine is not None:
         return mine
+    import aiotools
+
+    if hasattr(aiotools, attr):
+        return released(getattr(aiotools, attr), ("aiotools",))
     import aiostatus
 
     view = getattr(aiostatus, attr)
     if attr == "follow":  # a coroutine function: it runs on
         return view
+    return released(view, ("aiostatus", "aioview", "aiotools"))
+
+
+def released(func, modules):
+    """func, wrapped so that modules leave sys.modules once it has run."""
 
     def call(*args, **kwargs):
         try:
-            return view(*args, **kwargs)
+            return func(*args, **kwargs)
         finally:
-            for module in ("aiostatus", "aioview"):
+            for module in modules:
                 sys.modules.pop(module, None)
 
     return call

@@ -173,15 +173,16 @@ def lay_out(name, sources=False, seeds=(), churn=False, rounds=0, expect=APP_TAS
 def run_app(tree, bits, heap):
     """Run the app in tree; a dict of what the probe saw (ok False when the
     app did not boot and run: a task down, a MemoryError, no probe line)."""
-    env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(tree, "lib"),
-               MPSYSD_PROMPT="off")
+    # The prompt runs, as on a board: its stdin is a pipe left open (nothing typed).
+    env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(tree, "lib"))
+    env.pop("MPSYSD_PROMPT", None)
     for f in ("safemode.count", "services.config.new"):
         if os.path.exists(os.path.join(tree, f)):
             os.remove(os.path.join(tree, f))
     try:
         res = subprocess.run([INTERPRETER[bits], "-X", "heapsize=" + heap, "-c",
                               "import bench_probe"], cwd=tree, env=env, capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=60, input="")
         out, rc = res.stdout + res.stderr, res.returncode
     except subprocess.TimeoutExpired as e:
         out, rc = str(e.stdout or "") + str(e.stderr or ""), -1

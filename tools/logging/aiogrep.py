@@ -46,8 +46,8 @@ def pick(recs, pattern, children):
             if i > 0 and n[: i + 8] in found and n not in found:
                 found.append(n)
     if not found:
-        import aiotasks
+        import aiotools
 
-        aiotasks.nothing(pattern)
+        aiotools.nothing(pattern)
     found.sort()
     return found
