@@ -208,12 +208,16 @@ def lookup(attr):
 
     if hasattr(aiotools, attr):
         return released(getattr(aiotools, attr), ("aiotools",))
-    import aiostatus
-
-    view = getattr(aiostatus, attr)
+    module = _VIEWS.get(attr, "aiostatus")
+    view = getattr(__import__(module), attr)
     if attr == "follow":  # a coroutine function: it runs on
         return view
-    return released(view, ("aiostatus", "aioview", "aiotools"))
+    return released(view, (module, "aioview", "aiotools"))
+
+
+# Where the views that are not status lines live (the rest: aiostatus)
+_VIEWS = {"top": "aiotop", "stats": "aiotop", "info": "aiotop", "result_all": "aiotop",
+          "log": "aiocat", "follow": "aiocat"}
 
 
 def released(func, modules):

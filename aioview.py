@@ -1,12 +1,38 @@
 # aioview: records of the aioctl task table seen as objects, for the views
 # and tools: group().tasks[name] is a TaskView (args, kwargs, task, since,
-# done_at, state, result...). Loaded when first asked for; the views let
-# it go again after use.
+# done_at, state, result...), and how times and errors read in every view.
+# Loaded when first asked for; the views let it go again after use.
 import sys
 import time
 
 import aioctl
 from aioctl import ARGS, END, FUNC, KW, SINCE, TASK
+
+FAILED = ("ERROR", "failed", "failed (start-limit-hit)")  # the states of a failure
+
+
+def stamp(t):
+    """Seconds since the epoch as 2026-01-02 10:00:00 (local time)."""
+    return "%d-%02d-%02d %02d:%02d:%02d" % time.localtime(t)[:6]
+
+
+def duration(ms):
+    """How long a run took: `120 ms` below a second, else as span()."""
+    return "%d ms" % ms if ms < 1000 else span(ms // 1000)
+
+
+def span(secs):
+    """A duration as `4 s`, `00:01:22` or `2 d 03:00:00`."""
+    if secs < 60:
+        return "%d s" % secs
+    days, secs = divmod(secs, 86400)
+    hms = "%02d:%02d:%02d" % (secs // 3600, secs // 60 % 60, secs % 60)
+    return "%d d %s" % (days, hms) if days else hms
+
+
+def error_line(exc):
+    """ValueError: bad value"""
+    return "%s: %s" % (type(exc).__name__, exc)
 
 
 def wall_ms():

@@ -5,6 +5,7 @@
 # freeze/ has examples for the ESP32, the pyboard and the unix port.
 metadata(description="mpsysd: an asyncio service manager", version="0.1.0")
 
+module("aiocat.py")
 module("aioclass.py")
 module("aioclock.py")
 module("aioconfig.py")
@@ -18,6 +19,7 @@ module("aioservice.py")
 module("aioshutdown.py")
 module("aiostatus.py")
 module("aiotasks.py")
+module("aiotop.py")
 module("aiotools.py")
 module("aioview.py")
 module("aiowatchdog.py")

@@ -1,0 +1,78 @@
+# aiotop: the views of the whole system, loaded through aioctl's module
+# __getattr__ when asked for and let go of after: top() (one screen, like
+# a tiny top), stats() and info() (dicts for tools) and result_all().
+import sys
+import time
+
+import aioctl
+from aioview import FAILED, error_line, span
+
+
+def result_all(as_dict=False):
+    res = {n: aioctl.result(n) for n in aioctl.select()}
+    if as_dict:
+        return res
+    for n in sorted(res):
+        print("%s --> %r" % (n, res[n]))
+
+
+def top():
+    """One screen about the whole system, like a tiny top."""
+    import gc
+
+    import aiotasks
+
+    t = aioctl.group()
+    gc.collect()
+    counts = {}
+    sch = sys.modules.get("aioschedule")
+    for n in aioctl.select():
+        state = t.tasks[n].state
+        if state in ("done", "stopped") and sch and sch.next_run(n) is not None:
+            state = "scheduled"  # between two runs of its schedule
+        counts[state] = counts.get(state, 0) + 1
+    lag = aiotasks.lag_ms
+    print("mpsysd: up %s; heap %d B used, %d B free; loop lag %s" % (
+        span(time.ticks_diff(time.ticks_ms(), t.started) // 1000), gc.mem_alloc(), gc.mem_free(),
+        "%d ms (max %d ms)" % (lag, aiotasks.lag_max_ms) if lag is not None else "not measured"))
+    print("tasks: %d (%s)" % (sum(counts.values()), ", ".join(
+        "%s %d" % (s, counts[s]) for s in sorted(counts))))
+    failed = counts.get("ERROR", 0) + counts.get("failed", 0)
+    reg = sys.modules.get("aioservice")
+    if reg:
+        loaded = [n for n, s in reg.registry.items() if s.loaded]
+        down = [n for n in loaded if n + ".service" not in t.recs
+                or t.tasks[n + ".service"].state in FAILED + ("stopped",)]
+        broken = [n for n in reg.errors if n in reg.registry and n not in loaded]
+        print("services: %d loaded, %d not running, %d not loaded; errors: %d" % (
+            len(loaded), len(down), len(broken), failed + len(broken)))
+    else:
+        print("errors: %d" % failed)
+
+
+def stats(name=None):
+    """{task name: dict} for tools: info() plus each service's own stats()."""
+    out = {}
+    for d in info(name):
+        view = aioctl.group().tasks[d["name"]]
+        svc = view.service
+        if svc is not None and d["name"].endswith(".service") and hasattr(svc, "stats"):
+            try:
+                d["stats"] = svc.stats()
+            except Exception as e:
+                d["stats"] = {"error": error_line(e)}
+        out[d["name"]] = d
+    return out
+
+
+def info(name=None):
+    out = []
+    for n in aioctl.select(name):
+        v = aioctl.group().tasks[n]
+        d = {"name": n, "state": v.state, "since": v.since, "done_at": v.done_at}
+        if v.state in FAILED:
+            d["error"] = error_line(v.result)
+        else:
+            d["result"] = v.result
+        out.append(d)
+    return out
