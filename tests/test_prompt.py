@@ -320,6 +320,13 @@ def test_line_editing_and_a_bounded_history(term):
     term.expect(r"^1005$")
 
 
+def test_keys_typed_inside_the_line_redraw_it_and_tab_fills_to_a_stop(term):
+    term.keys(*"[12]", LEFT, LEFT, ",", "\t")  # Tab: one space up to column 4
+    term.expect(r"mpsysd> \[1, 2\]\x1b\[K\x1b\[2D")  # the line again, the cursor back
+    term.keys("\r")
+    term.expect(r"^\[1, 2\]$")
+
+
 def test_expression_values_print_as_the_repl_prints_them(term):
     free = term.ask("gc.mem_free()", r"^\d+$")
     assert int(free.split()[-1]) > 0
