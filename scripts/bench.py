@@ -319,6 +319,9 @@ FAILED = []  # (what, why) of measurements that did not complete
 
 def measure(code, heap="256K", last_line_of="stdout", cwd=None, bits=64, what=""):
     """The numbers of the last line the snippet prints; None when it fails."""
+    if cwd is None:  # not the checkout: `-c` puts the working directory first on
+        cwd = os.path.join(APP, "empty")  # the path, and its .py would be compiled
+        os.makedirs(cwd, exist_ok=True)
     res = subprocess.run([INTERPRETER[bits], "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
                          env=dict(os.environ, MICROPYPATH=":".join(
                              (".frozen", LIB, os.path.join(LIB, "tools", "logging")))),
