@@ -1,13 +1,23 @@
 # aiowatcher: the rarely used half of the bundled watcher
 # (aioservices/services/watcher_service.py),
-# imported when first needed: the error report and stats, show(),
-# reset_failed(), saving the report before a reset, tracebacks as text.
+# imported when first needed: describing an error (its kind, its traceback
+# as text), the error report and stats, show(), the line said at a start
+# limit, saving the report before a reset.
 # On the unix port the thread that plays the watchdog is in aiowatchdog.
 import time
 
 import aioservice
 
 TRACEBACK_CHARS = 600  # of the last traceback kept per exception type
+MAX_ERROR_KINDS = 8  # exception types kept per service in the report; the rest are "other"
+HUNG = "hung: no check-in"  # the error kind of a hang (its detail says for how long)
+# Why the watcher resets the device, by the key it gives (with the values)
+WHY = {
+    "max_errors": "%d errors in all (max_errors)",
+    "err_service_limit": "%s failed %d times (err_service_limit)",
+    "watchdog": "watchdog: not fed for %d ms: %s",
+    "stopped": "watcher.service was stopped or deleted: without supervision the device resets",
+}
 
 
 class Text:
@@ -37,9 +47,16 @@ def trace(exc):
     return text.getvalue()[-TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
 
 
-def report(w):
+def _w():
+    # report(), stats() and show() are called as the watcher's methods
+    # (its __getattr__ hands them out): it is the registered one.
+    return aioservice.service("watcher")
+
+
+def report(w=None):
     """The error report, per service and exception type: it prints as
     readable lines at the prompt; str() of it is the text."""
+    w = w or _w()
     lines = ["restarts: %d; errors: %d" % (w.restarts, w.total_errors)]
     if w.unnoted:
         lines[0] += " (%d counted without details: the heap was full)" % w.unnoted
@@ -51,7 +68,8 @@ def report(w):
     return Text("\n".join(lines))
 
 
-def stats(w):
+def stats(w=None):
+    w = w or _w()
     return {"restarts": w.restarts, "errors": w.total_errors, "unnoted": w.unnoted,
             "services": {n: {k: v[0] for k, v in kinds.items()}
                          for n, kinds in w.errors.items()},
@@ -59,36 +77,48 @@ def stats(w):
                                       if s.limit_hit)}
 
 
-def show(w):
+def show(w=None):
+    w = w or _w()
     since = w.healthy_since
     healthy = ("healthy for %d s" % (time.ticks_diff(time.ticks_ms(), since) // 1000)
                if since is not None else "not healthy: " + (w.said or "starting"))
     return "Watcher", "restarts: %d; errors: %d; %s" % (w.restarts, w.total_errors, healthy)
 
 
-def reset_failed(w, name=None):
-    """Allow restarts again after start-limit-hit (all services when None)."""
-    for n, svc in aioservice.registry.items():
-        if name in (None, n):
-            svc.limit_hit = False
-            track = w.tracks.get(n)
-            if track:
-                track.starts, track.fails = 0, 0
+def note(w, name, exc, what):
+    """Describe an error the watcher has counted, by service and kind (the
+    exception's type), with its last traceback. exc None: a hang, and what
+    the ms the service went without checking in (logged: it is stopped);
+    what True: exc was raised in on_stop (said on the console). MemoryError
+    when the heap has no room for the entry: the watcher counts it without."""
+    kinds = w.errors.setdefault(name, {})
+    kind = HUNG if exc is None else type(exc).__name__
+    if kind not in kinds and len(kinds) >= MAX_ERROR_KINDS:
+        kind = "other"
+    now = int(time.time())
+    entry = kinds.setdefault(kind, [0, now, now, ""])
+    entry[0] += 1
+    entry[2] = now
+    entry[3] = ""
+    try:  # the details: skipped when they do not fit (the error is counted)
+        if exc is None:  # a hang
+            entry[3] = "%s for %d ms" % (HUNG, what)
+            if w.log:
+                w.log.error("%s: %s; stopping it" % (name, entry[3]))
+            return
+        if what:  # raised in on_stop: the record keeps it (extra); it is said
+            line = "%s: on_stop raised %s: %s" % (name, type(exc).__name__, exc)
+            print("[ ERROR ] watcher: " + line)
+            if w.log:
+                w.log.error(line)
+        entry[3] = trace(exc)
+    except MemoryError:
+        pass
 
 
-def limit_hit(w, name, track):
-    if w.log:
-        w.log.error("%s: start-limit-hit: %d restarts in %s s; aioctl.start() or "
-                    "reset_failed() to allow more"
-                    % (name, track.starts, track.policy["restart_window"]))
-
-
-def on_stop_raised(w, name, exc):
-    # an exception raised in on_stop: the record keeps it (extra); it is said
-    line = "%s: on_stop raised %s: %s" % (name, type(exc).__name__, exc)
-    print("[ ERROR ] watcher: " + line)
-    if w.log:
-        w.log.error(line)
+def limit_hit(w, name, starts, window):
+    w.log.error("%s: start-limit-hit: %d restarts in %s s; aioctl.start() or "
+                "reset_failed() to allow more" % (name, starts, window))
 
 
 def save(w, why):

@@ -100,9 +100,8 @@ def test_thousand_failures_heap_flat_then_start_limit(mp):
         print(w.errors["flaky"]["ValueError"][0] >= 999, len(w.errors["flaky"]))
         print(aioctl.group().tasks["steady.service"].state, runs.steady > 100)
         # now a tight limit: the next failures hit it and the restarts stop
-        w.tracks["flaky"].policy["max_restarts"] = 2
-        w.tracks["flaky"].policy["restart_window"] = 60
-        w.tracks["flaky"].starts = 0
+        aioservice.service("flaky").policy.update(max_restarts=2, restart_window=60)
+        w.reset_failed("flaky")  # a new count of restarts
         await asyncio.sleep_ms(100)
         n = runs.n
         await asyncio.sleep_ms(100)

@@ -2,14 +2,18 @@
 # services that fail, per each one's restart policy (backoff, start limit);
 # takes a service that stops checking in as hung; counts errors; resets the
 # device when errors pass a limit; and feeds the watchdog only while every
-# watched service is healthy and the loop runs. Its rarely used half (the
-# report, stats, reset_failed, saving, the unix port's watchdog thread) is
-# aiowatcher.py, loaded when needed. What runs when the heap is full
-# allocates nothing it cannot do without: errors are then counted without
-# their traceback, and a reset still happens.
+# watched service is healthy and the loop runs.
+# This half stays loaded for as long as the app runs, so it holds only the
+# steady path. aiowatcher.py has the rest (describing an error, the report,
+# stats, show, reset_failed, the lines said at a start limit or a reset,
+# saving the report), loaded when first needed. On a full heap it allocates
+# nothing it can do without: errors are then counted without their details
+# (aiowatcher does not fit), and a reset still happens.
 import asyncio
 from gc import mem_free
 from time import ticks_add, ticks_diff, ticks_ms
+
+from micropython import const
 
 import aioctl
 import aioservice
@@ -22,245 +26,212 @@ from aioclock import clamp
 # covers the burst: a service that fails at once every time is restarted
 # after 0.1, 0.2, 0.4, 0.8 and 1.6 s, and its sixth failure, 6.3 s after
 # the first, is within the 10 s window: start-limit-hit.
-POLICY = {
-    "restart": "on-failure",  # or "always" (also after a clean end), "no"
-    "restart_delay": 0.1,  # seconds before a restart; doubles after each failure...
-    "restart_delay_max": 30,  # ...up to this; back to the start after restart_window s of health
-    "max_restarts": 5,  # more restarts than this...
-    "restart_window": 10,  # ...within this many seconds: start-limit-hit, no more restarts
-    "watchdog": 0,  # seconds a service may go without check_in() before it is hung; 0: never
-}
-MAX_ERROR_KINDS = 8  # exception types kept per service in the report; the rest are "other"
-HUNG = "hung: no check-in"  # the error kind of a hang (its detail says for how long)
-RESERVE = 512  # bytes held back for the failure path: let go when the heap is full
-_MORE = ("report", "stats", "show", "reset_failed")  # in aiowatcher
+# (Keyword syntax: the keys are then names, which cost less RAM than strings.)
+POLICY = dict(
+    restart="on-failure",  # or "always" (also after a clean end), "no"
+    restart_delay=0.1,  # seconds before a restart; doubles after each failure...
+    restart_delay_max=30,  # ...up to this; back to the start after restart_window s of health
+    max_restarts=5,  # more restarts than this...
+    restart_window=10,  # ...within this many seconds: start-limit-hit, no more restarts
+    watchdog=0,  # seconds a service may go without check_in() before it is hung; 0: never
+)
+_RESERVE = const(512)  # bytes held back for the failure path: let go when the heap is full
+# Stamps (window starts) are kept from aging past this many ms (3.1 days):
+# under the tick horizon (2^29 ms), they compare rightly, wrap or not.
+# Restart windows and watchdog periods are shorter.
+_AGE = const(1 << 28)
 
-
-class Track:
-    """What the watcher knows of one service."""
-
-    def __init__(self, name, policy):
-        self.task = name + ".service"
-        self.policy = policy  # the service's restart policy, over the defaults
-        self.seen = ()  # the end (of the task record) handled last
-        self.run = None  # the run seen running (its start, ticks_ms; no task is held)...
-        self.run_since = 0
-        self.ours = None  # when the last restart made by the watcher began (ticks_ms)
-        self.fails = 0  # failures in a row: the backoff exponent
-        self.window = 0  # ticks_ms when the current restart window began...
-        self.starts = 0  # ...and the restarts in it (systemd's start limit: O(1) memory)
-        self.errors = 0  # errors of this service (err_service_limit)
-        self.hung = False
-        self.down = False  # failed (or hung) and not running again
+# What the watcher knows of a service, its track, is a list (an object with
+# as many attributes costs three times the RAM). Its slots:
+_TASK = const(0)  # the task's name, "name.service"
+_RUN = const(1)  # the run seen last (its start, the record's SINCE; no task is held)...
+_SINCE = const(2)  # ...and when the watcher first saw it (ticks_ms)
+_HUNG = const(3)  # that run was found hung
+_SEEN = const(4)  # the end (of the task record) handled last
+_FAILS = const(5)  # failures in a row: the backoff exponent
+_WINDOW = const(6)  # ticks_ms when the current restart window began...
+_STARTS = const(7)  # ...and the restarts in it (systemd's start limit: O(1) memory)
+_ERRORS = const(8)  # errors of this service (err_service_limit)
 
 
 class WatcherService(Service):
+    # Read before the task runs (by report(), show()): class-level defaults
+    # until set, which keeps the instance's attribute table smaller.
+    restarts = total_errors = unnoted = 0  # unnoted: errors counted without details
+    healthy_since = None
+    said = ""  # the problems last logged, so that they are logged once
+
     def __init__(self, name):
         super().__init__(name)
-        self.info = "Restarts failed services; feeds the watchdog while all is healthy"
+        self.info = "Restarts failed services; feeds the watchdog while healthy"
         self.docs = "README.md#resilience"
-        self.tracks = {}  # service name -> Track
-        self.errors = {}  # service name -> {exception type: [count, first, last, traceback]}
-        self.total_errors = 0
-        self.unnoted = 0  # errors counted while the heap had no room for their details
-        self.restarts = 0
-        self.wdt = None  # machine.WDT on a board; None on the unix port (see task())
-        self.fed = 0  # ticks_ms of the last feed
-        self.beat = 0  # ticks_ms of the last tick: the unix watchdog thread reads it
-        self.healthy_since = None
-        self.problems = []  # why the system is not healthy now (reused every round)
-        self.said = ""  # the problems last logged, so that they are logged once
-        self.alarm = None  # ticks_ms the next restart alarm is set for
-        self.reserve = None  # RESERVE bytes, taken when the task starts
+        self.tracks = {}  # service name -> its track (a list, above)
+        self.errors = {}  # service name -> {kind: [count, first, last, traceback]}
 
     def __getattr__(self, attr):
-        # report(), stats(), show(), reset_failed(): in aiowatcher, on first use
-        if attr not in _MORE:
+        # report(), stats(), show(): aiowatcher's, loaded on first use
+        if attr not in ("report", "stats", "show"):
             raise AttributeError(attr)
-        f = getattr(more(), attr)
-        return lambda *a: f(self, *a)
+        import aiowatcher
 
-    def note_error(self, name, exc, what=None):
-        """Count an error of a service, by exception type, with its traceback
-        (or what, for an error without an exception). With the heap full it
-        is counted all the same, without the details that do not fit."""
+        return getattr(aiowatcher, attr)
+
+    def reset_failed(self, name=None):
+        """Allow restarts again after start-limit-hit (all services when None)."""
+        for n, svc in aioservice.registry.items():
+            if name in (None, n):
+                svc.limit_hit = False
+                tr = self.tracks.get(n)
+                if tr:
+                    tr[_STARTS] = tr[_FAILS] = 0
+
+    def note(self, name, exc, what=None):
+        """Count an error of a service; aiowatcher describes it (see note()
+        there for what). With the heap full it is counted all the same."""
         self.total_errors += 1
         try:
-            kinds = self.errors.setdefault(name, {})
-            kind = HUNG if what else type(exc).__name__
-            if kind not in kinds and len(kinds) >= MAX_ERROR_KINDS:
-                kind = "other"
-            now = int(_time())
-            entry = kinds.setdefault(kind, [0, now, now, ""])
-            entry[0] += 1
-            entry[2] = now
-        except MemoryError:
+            import aiowatcher
+
+            aiowatcher.note(self, name, exc, what)
+        except MemoryError:  # no room for the details
             self.unnoted += 1
             self.reserve = None  # room for the rest of this failure's handling
-            return
-        entry[3] = what or ""
-        if exc is not None:
-            try:
-                entry[3] = more().trace(exc)
-            except MemoryError:
-                pass
 
-    def reset(self, status, why, a=None, b=None):
-        """Say why (the format why with a, b), save the report and the reason,
-        and reset the device. What the heap has no room for is skipped, never
-        the reset."""
+    def reset(self, why, *a):
+        """Reset the device, saying why: why is a key of aiowatcher.WHY,
+        worded there with a, and saved with the report and the reason. What
+        the heap has no room for is skipped, never the reset: the key and a
+        are the reason when aiowatcher cannot load."""
+        status = safemode.EXIT_WATCHDOG if why == "watchdog" else safemode.EXIT_RESET
+        line = why
         try:
-            if a is not None:
-                why = why % ((a,) if b is None else (a, b))
+            line = "%s %s" % (why, a)  # first, while the reserve let go has room for it
+            import aiowatcher
+
+            line = aiowatcher.WHY[why] % a
         except MemoryError:
-            pass  # the format still names the reason
+            pass
+        print("[ ERROR ] watcher", "resetting", line, sep=": ")  # allocates nothing
         try:
-            print("[ ERROR ] watcher: resetting: " + why)
-        except MemoryError:
-            print(RESETTING)
-        try:
-            more().save(self, why)  # the journal's line and the report file
+            import aiowatcher
+
+            aiowatcher.save(self, line)  # the journal's line and the report file
         except Exception:  # no room to load it or to write: the reset goes on
             pass
-        safemode.reset(status, why)
+        safemode.reset(status, line)
 
-    # -- one round -------------------------------------------------------
+    # -- one round: every service once; on a tick (lag not None: every
+    # period) also the running ones, and the watchdog
 
-    def sweep(self, now, tick):
-        """Look at every service once: ends and restarts that are due; on a
-        tick (every period) also hangs and services that are down."""
+    def sweep(self, now, lag):
         t = aioctl.group()
-        recs = t.recs
         for name, svc in aioservice.registry.items():
             if svc is self or not svc.loaded:
                 continue
-            track = self.tracks.get(name)
-            if track is None:
-                p = dict(POLICY, **svc.policy)
-                if svc.type != "runtime.service" and "restart" not in svc.policy:
-                    p["restart"] = "no"  # core services run once; schedules run by their plan
-                track = self.tracks[name] = Track(name, p)
-            if tick:  # stamps kept from aging past the tick horizon: wrap-safe windows
-                p = track.policy
-                limit = min(int(max(p["restart_window"], p["watchdog"]) * 1000) + 1, 1 << 28)
-                track.window = clamp(track.window, limit)
-                track.run_since = clamp(track.run_since, limit)
-            rec = recs.get(track.task)
+            tr = self.tracks.get(name)
+            if tr is None:
+                tr = self.tracks[name] = [name + ".service", None, 0, 0, (), 0, 0, 0, 0]
+            task = tr[_TASK]
+            if lag is not None:  # wrap-safe windows (see _AGE)
+                tr[_WINDOW] = clamp(tr[_WINDOW], _AGE)
+                tr[_SINCE] = clamp(tr[_SINCE], _AGE)
+            rec = t.recs.get(task)
             if rec is None:
                 continue
-            end = rec[aioctl.END]
-            if end is None:
-                if tick:
-                    self.running(name, svc, track, rec[aioctl.SINCE], now)
-            elif type(end) is tuple and end[1] != "scheduled":
-                if end is not track.seen:  # an end not handled yet
-                    track.seen = end
-                    self.ended(name, svc, track, end, now, rec[aioctl.SINCE])
-                due = t.planned.get(track.task)
-                if due is not None:
-                    wait = ticks_diff(due, now)
-                    if wait <= 0:
-                        self.restart(name, svc, track, now)
-                    elif self.alarm is None or ticks_diff(due, self.alarm) < 0:
-                        self.alarm = due  # wake then, not at the next tick
-                        asyncio.create_task(self.wake_in(wait))
-                if tick and track.policy["watchdog"] and (due is not None or svc.limit_hit
-                                                          or track.down):
-                    self.problems.append(name + " down")  # a watched service that failed
+            end, run = rec[aioctl.END], rec[aioctl.SINCE]
+            if run != tr[_RUN]:  # a new run, restarted by us or started by a user
+                tr[_RUN], tr[_SINCE], tr[_HUNG] = run, now, 0
+                if svc.limit_hit:  # by a user: restarts are allowed again
+                    self.reset_failed(name)
+            hung = setting(svc, "watchdog") * 1000
+            if end is None:  # running; on a tick: a healthy run, a hang
+                if lag is None:
+                    continue
+                since = tr[_SINCE]
+                if tr[_FAILS] and ticks_diff(now, since) > setting(svc, "restart_window") * 1000:
+                    tr[_FAILS] = 0  # healthy for a while: the backoff starts again
+                last = svc.checked_in  # (one of an earlier run counts as none)
+                if last is None or ticks_diff(last, since) < 0:
+                    last = since
+                quiet = ticks_diff(now, last)
+                if hung and quiet > hung:
+                    self.problems.append(name + " hung")
+                    if not tr[_HUNG]:
+                        tr[_HUNG] = 1
+                        self.note(name, None, quiet)  # said (and logged) by aiowatcher
+                        aioctl.stop(task)
+                continue
+            if type(end) is not tuple or end[1] == "scheduled":
+                continue
+            if end is not tr[_SEEN]:  # an end not handled yet
+                tr[_SEEN] = end
+                self.ended(name, svc, tr, end, now)
+            due = t.planned.get(task)
+            if due is not None:
+                wait = ticks_diff(due, now)
+                if wait > 0:  # not due yet: an alarm wakes the round then, not the next tick
+                    if self.alarm is None or ticks_diff(due, self.alarm) < 0:
+                        self.alarm = due
+                        asyncio.create_task(self.tick(wait, True))
+                elif aioservice.stopping:  # shutting down: nothing comes back
+                    t.planned.pop(task, None)
+                else:  # a restart, within the start limit
+                    window = setting(svc, "restart_window")
+                    if ticks_diff(now, tr[_WINDOW]) > window * 1000:
+                        tr[_WINDOW], tr[_STARTS] = now, 0  # a new window
+                    if tr[_STARTS] < setting(svc, "max_restarts"):
+                        aioctl.start(task)  # ends the plan; on a full heap it stays: next round
+                        tr[_STARTS] += 1
+                        self.restarts += 1
+                        if self.log:
+                            self.log.info("%s: restart %d" % (name, tr[_STARTS]))
+                    else:
+                        t.planned.pop(task, None)
+                        svc.limit_hit = True
+                        self.problems.append(name + " start-limit-hit")
+                        if self.log:
+                            import aiowatcher
 
-    def running(self, name, svc, track, run, now):
-        p = track.policy
-        if run != track.run:  # a new run (restarted by us or by a user)
-            track.run, track.run_since, track.down = run, now, False
-            if svc.limit_hit:  # a user started it again
-                self.reset_failed(name)
-        if track.fails and ticks_diff(now, track.run_since) > p["restart_window"] * 1000:
-            track.fails = 0  # healthy for a while: the backoff starts again
-        if p["watchdog"]:
-            last = svc.checked_in
-            if last is None or ticks_diff(last, track.run_since) < 0:
-                last = track.run_since
-            quiet = ticks_diff(now, last)
-            if quiet > p["watchdog"] * 1000:
-                self.problems.append(name + " hung")
-                if not track.hung:
-                    track.hung = True
-                    what = "%s for %d ms" % (HUNG, quiet)
-                    self.note_error(name, None, what)
-                    if self.log:
-                        self.log.error("%s: %s; stopping it" % (name, what))
-                    aioctl.stop(track.task)
+                            aiowatcher.limit_hit(self, name, tr[_STARTS], window)
+            if lag is not None and hung and (due is not None or svc.limit_hit
+                                             or end[1] == "ERROR" or tr[_HUNG]):
+                self.problems.append(name + " down")  # a watched service that failed
 
-    def ended(self, name, svc, track, end, now, since):
-        p = track.policy
+    def ended(self, name, svc, tr, end, now):
         state = end[1]
-        if svc.limit_hit and since != track.ours:
-            self.reset_failed(name)  # a user started it again, and it ended
-        failed = state == "ERROR" or (state == "stopped" and track.hung)
-        track.hung = False
-        track.down = failed
+        failed = state == "ERROR" or (state == "stopped" and tr[_HUNG])
         if state == "ERROR":
-            self.note_error(name, end[2])
+            self.note(name, end[2])
         elif state == "stopped" and isinstance(end[3], Exception):  # on_stop raised
-            self.note_error(name, end[3])
-            more().on_stop_raised(self, name, end[3])
+            self.note(name, end[3], True)
         if failed:
-            track.errors += 1
+            tr[_ERRORS] += 1
             if self.max_errors and self.total_errors >= self.max_errors:
-                self.reset(safemode.EXIT_RESET, "%d errors in all (max_errors)",
-                           self.total_errors)
-            if self.service_limit and track.errors >= self.service_limit:
-                self.reset(safemode.EXIT_RESET, "%s failed %d times (err_service_limit)",
-                           name, track.errors)
-        if (failed and p["restart"] != "no") or (state == "done" and p["restart"] == "always"):
-            delay = min(p["restart_delay"] * 2 ** track.fails, p["restart_delay_max"])
-            track.fails += 1
+                self.reset("max_errors", self.total_errors)
+            if self.err_service_limit and tr[_ERRORS] >= self.err_service_limit:
+                self.reset("err_service_limit", name, tr[_ERRORS])
+        how = setting(svc, "restart")
+        if (failed and how != "no") or (state == "done" and how == "always"):
+            delay = min(setting(svc, "restart_delay") * 2 ** tr[_FAILS],
+                        setting(svc, "restart_delay_max"))
+            tr[_FAILS] += 1
             # the plan sits in the task table: a user's aioctl.stop() cancels it
-            t = aioctl.group()
-            t.planned[track.task] = ticks_add(now, int(delay * 1000))
-
-    async def wake_in(self, ms):
-        # An alarm for a planned restart: wakes the watcher when it is due.
-        await asyncio.sleep_ms(ms)
-        self.alarm = None
-        pulse()
-
-    def restart(self, name, svc, track, now):
-        p = track.policy
-        planned = aioctl.group().planned
-        if aioservice.stopping:  # shutting down: nothing comes back
-            planned.pop(track.task, None)
-            return
-        if ticks_diff(now, track.window) > p["restart_window"] * 1000:
-            track.window, track.starts = now, 0  # a new window
-        if track.starts >= p["max_restarts"]:
-            planned.pop(track.task, None)
-            svc.limit_hit = True
-            self.problems.append(name + " start-limit-hit")
-            more().limit_hit(self, name, track)
-            return
-        aioctl.start(track.task)  # it ends the plan; on a full heap the plan stays: next round
-        track.ours = aioctl.group().recs[track.task][aioctl.SINCE]
-        track.starts += 1
-        self.restarts += 1
-        if self.log:
-            self.log.info("%s: restart %d" % (name, track.starts))
+            aioctl.group().planned[tr[_TASK]] = ticks_add(now, int(delay * 1000))
 
     def guard(self, now, lag):
         """Feed the watchdog only when nothing is wrong; bite when starving."""
-        if not self.dog:  # the unix port: the thread that plays the watchdog, once it fits
+        if not self.wdt:  # the unix port: the thread that plays the watchdog (once), if it fits
             try:
                 import aiowatchdog
 
                 aiowatchdog.watch_loop(self)
-                self.dog = 1
             except MemoryError:
                 pass
         if lag > self.max_lag:
             self.problems.append("event loop blocked for %d ms" % lag)
-        if self.reserve is None and mem_free() > 4 * RESERVE:  # room again: take it back
+        if self.reserve is None and mem_free() > 4 * _RESERVE:  # room again: take it back
             try:
-                self.reserve = bytearray(RESERVE)
+                self.reserve = bytearray(_RESERVE)
             except MemoryError:
                 pass
         if not self.problems:
@@ -279,111 +250,99 @@ class WatcherService(Service):
             self.log.warning("not feeding the watchdog: " + said)
         self.said = said
         late = ticks_diff(now, self.fed)
-        if self.wdt is None and late > self.wdt_ms:
-            self.reset(safemode.EXIT_WATCHDOG, "watchdog: not fed for %d ms: %s", late, said)
+        if not self.wdt and late > self.wdt_ms:
+            self.reset("watchdog", late, said)
 
     @aioctl.aiotask
     async def task(self, period=0.5, wdt_timeout=10, max_lag=2, healthy_after=60,
                    max_errors=0, err_service_limit=0, report_file=None, log=None,
                    loglevel="INFO"):
         self.add_logger(log, level=loglevel)
-        self.max_errors, self.service_limit = max_errors, err_service_limit
+        self.max_errors, self.err_service_limit = max_errors, err_service_limit
         self.report_file = report_file
         self.max_lag, self.healthy_after = max_lag * 1000, healthy_after * 1000
         self.wdt_ms = int(wdt_timeout * 1000)
-        self.period_ms = int(period * 1000)
-        self.lag = 0
-        self.ticked = False
-        self.fed = self.beat = ticks_ms()
-        self.reserve = bytearray(RESERVE)
-        self.dog = 0
+        period = int(period * 1000)
+        self.fed = self.beat = ticks_ms()  # the last feed; the last tick (aiowatchdog reads it)
+        self.reserve = bytearray(_RESERVE)
+        self.problems = []  # why the system is not healthy now (reused every round)
+        # lag: set by tick(), how late the loop ran; None until the next tick.
+        # alarm: ticks_ms the next restart alarm is set for. wdt: None on the
+        # unix port, where guard() and a thread play the watchdog.
+        self.lag = self.alarm = self.wdt = None
         try:
             from machine import WDT
 
             self.wdt = WDT(timeout=self.wdt_ms)
-            self.dog = 1
-        except ImportError:  # the unix port: guard() and a thread play the watchdog
+        except ImportError:
             pass
         import aiotasks
 
-        ticker = asyncio.create_task(self.tick())
+        ticker = asyncio.create_task(self.tick(period))
         bad = False
         try:
             while True:  # a round at once, then one each time something happens
-                now = ticks_ms()
-                tick, self.ticked = self.ticked, False
-                if tick:
+                lag, self.lag = self.lag, None
+                if lag is not None:
                     self.problems.clear()
                 try:
-                    self.sweep(now, tick)
-                    if tick:
-                        self.guard(now, self.lag)
+                    now = ticks_ms()
+                    self.sweep(now, lag)
+                    if lag is not None:
+                        self.guard(now, lag)
                     bad = False
                 except Exception as e:  # the supervisor outlives a bad round (a reset ends it)
                     self.reserve = None  # a full heap, most likely: room for the next round
-                    self.note_error(self.name, e)
+                    self.note(self.name, e)
                     if not bad:  # once, not every round while the heap is full
                         bad = True
-                        try:
-                            print("[ ERROR ] watcher: %s: %s" % (type(e).__name__, e))
-                        except MemoryError:
-                            print(NO_ROOM)
+                        print("[ ERROR ] watcher", type(e).__name__, e, sep=": ")
                 try:  # woken by any task's end, by a due restart and by the tick
                     await aiotasks.ended()
                 except MemoryError:  # no room for a waiter: look again in a period
-                    await asyncio.sleep_ms(self.period_ms)
+                    await asyncio.sleep_ms(period)
         except asyncio.CancelledError:
-            self.stopped()
+            # Supervision must not end silently: a stop, delete or unload of
+            # the watcher (but a restart, or the shutdown) resets the device.
+            rec = aioctl.group().recs.get(self.name + ".service")
+            if not (aioservice.stopping or rec and (
+                    rec[aioctl.END] == aioctl.RESTART or  # restarting
+                    rec[aioctl.TASK] is not asyncio.current_task())):  # replaced by a new run
+                self.reset("stopped")
             raise
         finally:
             ticker.cancel()
 
-    def stopped(self):
-        # Supervision must not end silently: a stop, delete or unload of the
-        # watcher (but a restart, or the shutdown) resets the device, saying why.
-        rec = aioctl.group().recs.get(self.name + ".service")
-        if aioservice.stopping or (rec and (rec[aioctl.END] == aioctl.RESTART or
-                                            rec[aioctl.TASK] is not asyncio.current_task())):
-            return  # restarting, shutting down, or replaced by a new run
-        self.reset(safemode.EXIT_RESET, "watcher.service was stopped or deleted: without "
-                   "supervision the device resets")
-
-    async def tick(self):
-        # Every period: a round that also checks hangs and feeds the watchdog.
-        # How late this sleep wakes is the loop's lag.
-        period_ms = self.period_ms
+    async def tick(self, ms, alarm=False):
+        # Wakes the round every ms: a tick, in which it also checks hangs
+        # and feeds the watchdog (how late this sleep wakes is the loop's
+        # lag). An alarm wakes it once, when a planned restart is due.
         last = ticks_ms()
         while True:
-            await asyncio.sleep_ms(period_ms)
-            now = self.beat = ticks_ms()
-            self.lag = ticks_diff(now, last) - period_ms
-            last = now
-            self.ticked = True
-            pulse()
+            await asyncio.sleep_ms(ms)
+            now = ticks_ms()
+            if alarm:
+                self.alarm = None
+            else:
+                self.beat = now
+                self.lag = ticks_diff(now, last) - ms
+                last = now
+            ev = aioctl.group().changed
+            if ev:
+                ev.set()
+                ev.clear()
+            if alarm:
+                return
 
 
-RESETTING = "[ ERROR ] watcher: resetting (no room to say why)"
-NO_ROOM = "[ ERROR ] watcher: MemoryError (errors are counted without details)"
-
-
-def pulse():
-    ev = aioctl.group().changed
-    if ev:
-        ev.set()
-        ev.clear()
-
-
-def _time():
-    from time import time
-
-    return time()
-
-
-def more():
-    """aiowatcher: the rarely used half, imported on first use."""
-    import aiowatcher
-
-    return aiowatcher
+def setting(svc, key):
+    """A restart policy setting of svc: its own (services.config), else
+    POLICY's; restart is "no" for core and schedule services."""
+    if key in svc.policy:
+        return svc.policy[key]
+    if key == "restart" and not svc.type.startswith("runtime"):
+        return "no"  # core services run once; schedules run by their plan
+    return POLICY[key]
 
 
 service = WatcherService("watcher")
