@@ -5,8 +5,8 @@
 # watched service is healthy and the loop runs.
 # This half stays loaded for as long as the app runs, so it holds only the
 # steady path. aiowatcher.py has the rest (describing an error, the report,
-# stats, show, reset_failed, the lines said at a start limit or a reset,
-# saving the report), loaded when first needed. On a full heap it allocates
+# stats, show, the lines said at a start limit or a reset, saving the
+# report), loaded when first needed. On a full heap it allocates
 # nothing it can do without: errors are then counted without their details
 # (aiowatcher does not fit), and a reset still happens.
 import asyncio
