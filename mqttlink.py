@@ -108,8 +108,9 @@ class Link:
             w = self.w
             if w is None:
                 raise OSError("not connected")
-            for p in parts:
-                w.write(p)
+            # one write per packet: small writes each make a TCP segment, and
+            # Nagle's algorithm with delayed ACKs then holds the next one ~40 ms
+            w.write(b"".join(parts) if len(parts) > 1 else parts[0])
             await w.drain()
 
     async def _pub(self, topic, msg, retain, qos, pid, dup=False):
@@ -220,6 +221,10 @@ class Link:
 
     async def _handshake(self):
         self.r, self.w = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
+        try:  # TCP_NODELAY: a PUBACK then a reply must not wait for a delayed ACK (40 ms)
+            self.w.s.setsockopt(6, 1, 1)
+        except Exception:  # a TLS socket or a port without it
+            pass
         flags = 0x02  # clean session: subscriptions are made again at each connect
         n = 10 + 2 + len(self.cid)
         parts = [b"\x00\x04MQTT\x04", None, _u16(self.ka), _u16(len(self.cid)), self.cid]

@@ -105,6 +105,7 @@ class Broker:
             f.write(ACL.format(prefix=self.prefix, admins=admins))
         lines = ["per_listener_settings false", "allow_anonymous false",
                  "password_file " + pw, "acl_file " + self.path("acl"), "persistence false",
+                 "set_tcp_nodelay true",
                  "log_dest stderr", "log_type error", "log_type warning",
                  "listener %d 127.0.0.1" % self.port]
         if os.geteuid() == 0:  # else mosquitto drops to its own user and cannot read pw

@@ -5,6 +5,7 @@ import asyncio
 import fnmatch
 import json
 import os
+import socket
 import uuid
 
 import aiomqtt
@@ -67,7 +68,9 @@ class Fleet:
                                         keyfile=conf["key"])
         self.client = aiomqtt.Client(
             conf["host"], conf["port"], username=conf["user"], password=conf["password"],
-            identifier="mpsysd-cli-" + uuid.uuid4().hex[:12], tls_params=tls, timeout=10)
+            identifier="mpsysd-cli-" + uuid.uuid4().hex[:12], tls_params=tls, timeout=10,
+            # without it Nagle's algorithm holds each small packet ~40 ms
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self.where = "%s:%s" % (conf["host"], conf["port"])
 
     async def __aenter__(self):
