@@ -110,7 +110,7 @@ class Link:
                 raise OSError("not connected")
             # one write per packet: small writes each make a TCP segment, and
             # Nagle's algorithm with delayed ACKs then holds the next one ~40 ms
-            w.write(b"".join(parts) if len(parts) > 1 else parts[0])
+            w.write(b"".join(parts))
             await w.drain()
 
     async def _pub(self, topic, msg, retain, qos, pid, dup=False):
