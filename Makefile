@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 MICROPYTHON_BIN := .build/bin/micropython
 
-.PHONY: help micropython venv stubs lint test bench run mpy packages firmware deploy repl clean
+.PHONY: help micropython venv stubs lint test bench run mpy packages firmware deploy repl clean broker-deps fleet
 
 help:
 	@echo "make run    - the service manager with example services and a prompt (unix port)"
@@ -17,6 +17,8 @@ help:
 	@echo "make repl PORT=/dev/ttyUSB0 - the board's REPL"
 	@echo "make packages - write package.json, services.json, app.json (mip)"
 	@echo "make firmware - the unix port with mpsysd's core frozen in (freeze/unix.py)"
+	@echo "make fleet  - mosquitto, three simulated devices and mpsysd top (Ctrl-C stops all)"
+	@echo "make broker-deps - install mosquitto (Debian's package; as root)"
 
 micropython:
 	@$(PYTHON) scripts/get_micropython.py >/dev/null
@@ -43,11 +45,20 @@ lint: venv stubs
 	$(VENV)/bin/ruff check .
 	for b in $(BOARDS); do PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright -p typecheck/$$b.json || exit 1; done
 
-test: micropython venv lint
+test: micropython venv lint broker-deps
 	$(VPY) -m pytest -q tests $(PYTEST_ARGS)
 
-bench: micropython
-	$(PYTHON) scripts/bench.py
+# mosquitto for the fleet tests, `make fleet` and the bench: apt-get as root,
+# else one line saying what to install
+broker-deps:
+	@$(PYTHON) -c "import sys; sys.path.insert(0, 'scripts'); import broker; broker.ensure_mosquitto()" \
+		|| (echo "make broker-deps: install Debian's mosquitto (apt-get install mosquitto)"; exit 1)
+
+fleet: micropython venv broker-deps
+	$(VPY) scripts/fleet_demo.py
+
+bench: micropython venv broker-deps
+	$(VPY) scripts/bench.py
 
 run: micropython
 	$(PYTHON) scripts/run_app.py

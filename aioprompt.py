@@ -173,7 +173,7 @@ async def prompt(scope=None):
                         if p < n:
                             k = 1  # typed inside the line: redraw it below
                         elif raw:
-                            w(one)  # typed at its end: echo the key
+                            w(one)  # typed at its end: echo the key  # pyright: ignore
             elif c == 27:
                 esc = 1
             elif c == 4 and not n:
@@ -212,7 +212,7 @@ async def prompt(scope=None):
                 p = max(0, min(p, n))
                 w("\r")
                 w(text)
-                w(mv[:n])
+                w(mv[:n])  # pyright: ignore  (the stubs' write takes bytes only)
                 w("\x1b[K")
                 if n > p:
                     w("\x1b[%dD" % (n - p))

@@ -504,6 +504,12 @@ def main():
         print("failed: %s: %s" % (what, why))
     print()
     bench_app.print_breakdown(bench_app.breakdown(32), 32)
+    try:  # the fleet's numbers need mosquitto and aiomqtt (make venv broker-deps)
+        import bench_fleet
+
+        bench_fleet.main()
+    except (ImportError, RuntimeError) as e:
+        print("\nfleet: not measured: %s" % e)
 
 
 def table(head, rows):

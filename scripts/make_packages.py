@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import compile_mpy  # noqa: E402
 
 VERSION = "0.1.0"
-BUNDLED = ("aioservices/services/watcher_service.py",)
+BUNDLED = ("aioservices/services/watcher_service.py", "aioservices/services/mqtt_service.py")
 APP = ("main.py", "boot.py")
 FLAT = "tools/logging/"  # on a board these modules sit in /lib itself
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unix_only
 SOURCE_HEAP = "256K"
 # What a board's MicroPython provides, and what the code imports only when present
 BOARD_MODULES = {"asyncio", "uasyncio", "gc", "io", "json", "micropython", "os", "sys", "time",
-                 "machine", "logging", "aiorepl", "_thread"}
+                 "machine", "logging", "aiorepl", "_thread", "tls", "binascii"}
 
 
 class FolderBoard:
