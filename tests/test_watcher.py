@@ -356,8 +356,10 @@ def test_user_stop_cancels_a_planned_restart_and_holds(mp):
     """)
     assert r.rc == 0, r
     assert r.lines[0] == "1 True", r
+    # about 200 ms left: the plan counts from the watcher's round, a millisecond
+    # or two after this script's sleep began, and the sleep may wake that late
     assert re.fullmatch(r"● flaky.service: status: failed @ .* --> ValueError: flaky run 1; "
-                        r"restart in 2\d\d ms", r.lines[1]), r
+                        r"restart in (19\d|2\d\d) ms", r.lines[1]), r
     assert r.lines[2:4] == ["True", "1 stopped {}"], r
     assert r.lines[4] == "flaky.service: stopped now; its last failure:", r
     assert r.lines[-1] == "ValueError: flaky run 1", r
