@@ -50,7 +50,7 @@ def trace(exc):
 def _w():
     # report(), stats() and show() are called as the watcher's methods
     # (its __getattr__ hands them out): it is the registered one.
-    return aioservice.service("watcher")
+    return aioservice.registry["watcher"]
 
 
 def report(w=None):

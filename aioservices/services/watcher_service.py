@@ -148,13 +148,13 @@ class WatcherService(Service):
                 if lag is None:
                     continue
                 since = tr[_SINCE]
-                if tr[_FAILS] and ticks_diff(now, since) > setting(svc, "restart_window") * 1000:
+                if tr[_FAILS] and ticks_diff(now, since) > setting(svc, "restart_window") * 1000:  # pyright: ignore[reportOperatorIssue]
                     tr[_FAILS] = 0  # healthy for a while: the backoff starts again
                 last = svc.checked_in  # (one of an earlier run counts as none)
                 if last is None or ticks_diff(last, since) < 0:
                     last = since
                 quiet = ticks_diff(now, last)
-                if hung and quiet > hung:
+                if hung and quiet > hung:  # pyright: ignore[reportOperatorIssue]
                     self.problems.append(name + " hung")
                     if not tr[_HUNG]:
                         tr[_HUNG] = 1
@@ -177,7 +177,7 @@ class WatcherService(Service):
                     t.planned.pop(task, None)
                 else:  # a restart, within the start limit
                     window = setting(svc, "restart_window")
-                    if ticks_diff(now, tr[_WINDOW]) > window * 1000:
+                    if ticks_diff(now, tr[_WINDOW]) > window * 1000:  # pyright: ignore[reportOperatorIssue]
                         tr[_WINDOW], tr[_STARTS] = now, 0  # a new window
                     if tr[_STARTS] < setting(svc, "max_restarts"):
                         aioctl.start(task)  # ends the plan; on a full heap it stays: next round
@@ -337,7 +337,8 @@ class WatcherService(Service):
 
 def setting(svc, key):
     """A restart policy setting of svc: its own (services.config), else
-    POLICY's; restart is "no" for core and schedule services."""
+    POLICY's; restart is "no" for core and schedule services. A number for
+    every key but restart (which pyright cannot tell: hence its ignores)."""
     if key in svc.policy:
         return svc.policy[key]
     if key == "restart" and not svc.type.startswith("runtime"):
