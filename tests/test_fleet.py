@@ -4,6 +4,7 @@ passwords and a TLS listener."""
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -410,3 +411,27 @@ asyncio.run(main())
     assert res.rc == 0, res
     used = int(res.out.split("link heap ")[1])
     assert used <= 10 * 1024, used
+
+
+def test_log_follow_and_reset_through_the_cli(broker, devices):
+    # `mpsysd log DEVICE -f GREP` prints the journal lines as they come;
+    # the reset op resets the device (on the unix port: exit status 75,
+    # which `make run` takes as a reset and starts the app again).
+    d = devices(broker, "dev1", services={"ticker": TICKER, "fails": FAILS}).start()
+    online(broker, "dev1")
+    env = dict(os.environ, MPSYSD_HOST="127.0.0.1", MPSYSD_PORT=str(broker.port),
+               MPSYSD_USER="admin", MPSYSD_PASSWORD=broker.users["admin"], PYTHONPATH=HOST)
+    env.pop("MPSYSD_CONFIG", None)
+    follow = subprocess.Popen([sys.executable, "-m", "mpsysd_cli", "log", "dev1", "-f",
+                               "command"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(1.5)  # subscribed by now
+        reply(broker, "restart", "dev1", "ticker")  # the device logs each command
+        line = wait_for(lambda: follow.stdout.readline(), what="a followed line")
+        assert "command" in line and "restart" in line, (line, follow.poll())
+    finally:
+        follow.kill()
+        follow.wait()
+    assert reply(broker, "reset", "dev1")["result"] == "resetting"
+    assert d.proc.wait(10) == 75, d.output()

@@ -210,7 +210,12 @@ async def run(args, conf):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    p = parser()
+    args, extra = p.parse_known_args(argv)
+    if extra and len(extra) == 1 and getattr(args, "grep", 0) in (None, ""):
+        args.grep = extra[0]  # `log DEVICE -f GREP`: the grep after the option
+    elif extra:
+        p.error("unrecognized arguments: " + " ".join(extra))
     conf = settings({k: getattr(args, k) for k in
                      ("host", "port", "user", "password", "ca", "cert", "key", "prefix",
                       "timeout", "config")})
