@@ -64,6 +64,8 @@ def report(w=None):
         for kind, (count, first, last, tb) in sorted(w.errors[name].items()):
             lines.append("%s: %s x%d, first %s, last %s" % (
                 name, kind, count, _date(first), _date(last)))
+            if not isinstance(tb, str):  # the last exception of this kind
+                tb = trace(tb)
             lines.append("    " + tb.strip().replace("\n", "\n    "))
     return Text("\n".join(lines))
 
@@ -89,8 +91,10 @@ def note(w, name, exc, what):
     """Describe an error the watcher has counted, by service and kind (the
     exception's type), with its last traceback. exc None: a hang, and what
     the ms the service went without checking in (logged: it is stopped);
-    what True: exc was raised in on_stop (said on the console). MemoryError
-    when the heap has no room for the entry: the watcher counts it without."""
+    what True: exc was raised in on_stop (said on the console). The last
+    exception of each kind is kept, not its text: formatting it on every
+    failure would churn the heap. MemoryError when the heap has no room for
+    the entry: the watcher counts it without."""
     kinds = w.errors.setdefault(name, {})
     kind = HUNG if exc is None else type(exc).__name__
     if kind not in kinds and len(kinds) >= MAX_ERROR_KINDS:
@@ -111,7 +115,7 @@ def note(w, name, exc, what):
             print("[ ERROR ] watcher: " + line)
             if w.log:
                 w.log.error(line)
-        entry[3] = trace(exc)
+        entry[3] = exc  # made into text by report(): a storm of failures formats nothing
     except MemoryError:
         pass
 

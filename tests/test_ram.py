@@ -114,3 +114,24 @@ def test_an_exhausted_heap_still_resets_with_report_file_set(mp):
     assert "[ ERROR ] watcher: resetting: " in r.out, r
     with open(os.path.join(mp.workdir, "safemode.reason")) as f:
         assert "greedy" in f.read()
+
+
+def test_thirty_thousand_quick_failures_leave_the_watcher_unharmed(mp):
+    # The backoff exponent grew with every failure: 2 ** n became a bignum
+    # of a kilobyte by the 9,000th (4 KB by the 30,000th), and the watcher's
+    # round failed for room.
+    flaky = service_file("flaky", body="raise ValueError('again')")
+    mp.services({"flaky": flaky, "steady": service_file("steady")}, config={
+        "flaky": {"restart_delay": 0, "max_restarts": 1000000000, "restart_window": 1},
+        "watcher": {"kwargs": {"period": 0.005}}}, watcher=True, compiled=True)
+    r = mp.run(async_script("""
+        aioservice.init(debug=False)
+        aioservice.release()
+        w = aioservice.service("watcher")
+        while w.restarts < 30000:
+            await asyncio.sleep_ms(100)
+        print("restarts", w.restarts >= 30000, w.unnoted)
+    """), heap="64K", bits=32, compiled=True, timeout=90)
+    assert r.rc == 0, r
+    assert r.lines[-1] == "restarts True 0", r
+    assert "[ ERROR ] watcher" not in r.out, r

@@ -214,7 +214,8 @@ class WatcherService(Service):
         if (failed and how != "no") or (state == "done" and how == "always"):
             delay = min(setting(svc, "restart_delay") * 2 ** tr[_FAILS],
                         setting(svc, "restart_delay_max"))
-            tr[_FAILS] += 1
+            if tr[_FAILS] < 16:  # 2 ** 16 times any delay is past any maximum; a larger
+                tr[_FAILS] += 1  # exponent made a bignum that grew with every failure
             # the plan sits in the task table: a user's aioctl.stop() cancels it
             aioctl.group().planned[tr[_TASK]] = ticks_add(now, int(delay * 1000))
 
