@@ -92,17 +92,18 @@ def start(svc, cmd):
 
 
 def stop(svc, cmd):
-    pat, names = _tasks(cmd)
-    _not_me(svc, names)
-    aioctl.stop(pat)
-    svc.due.set()
-    return names
+    return _stop_or_restart(svc, cmd, aioctl.stop)
 
 
 def restart(svc, cmd):
+    return _stop_or_restart(svc, cmd, aioctl.restart)
+
+
+def _stop_or_restart(svc, cmd, act):
+    # never the link's own task: the command would cut the line it came on
     pat, names = _tasks(cmd)
     _not_me(svc, names)
-    aioctl.restart(pat)
+    act(pat)
     svc.due.set()
     return names
 
