@@ -67,154 +67,161 @@ async def prompt(scope=None):
     try:
         w(text)
         while True:
-            # end of input? (readinto: in MicroPython's asyncio, not in the stubs)
-            if not await reader.readinto(one):  # pyright: ignore[reportAttributeAccessIssue]
-                if seen:
-                    _x("bye")(None)
-                return "stdin closed"
-            seen = True
-            c = one[0]
-            prev, last = last, c
-            k = 0  # an editing key: A B Up Down, C D Right Left, H F Home End, P Delete
-            if esc:  # ESC [ or O, then A B C D H F; or ESC [ 1..8 ~; digits and ; between
-                if esc == 1:
-                    esc = 2 if c == 91 or c == 79 else 0
-                elif 48 <= c <= 59:
-                    if esc == 2:
-                        esc = c
-                else:
-                    k = b"H?PF??HF"[esc - 49] if c == 126 and 49 <= esc <= 56 else c
-                    esc = 0
-            elif c == 13 or c == 10 or (c == 3 and raw):  # Enter, or Ctrl-C as a key
-                if c == 10 and prev == 13:  # CR LF is one Enter
-                    continue
-                if c == 3 and not n and src is None:  # at an empty prompt: stop the app
-                    asyncio.create_task(_x("ctrl_c")())
-                    return "Ctrl-C: stopping the app"
-                line = bytes(mv[:n])
-                if raw and line and line not in hist[-1:]:  # a repeat is kept once
-                    hist.append(line)
-                    if len(hist) > _HIST:
-                        hist.pop(0)
-                n = p = back = 0
-                line = line.decode()
-                if raw:
-                    w("^C\n" if c == 3 else "\n")
-                if c == 3:  # Ctrl-C drops what was typed
-                    src = None
-                elif src is None:
-                    if line.strip():
-                        src = line
-                        s = line.strip()
-                        i = 0
-                        while i < len(s) and s[i].isalpha():
-                            i += 1
-                        block = s[-1:] == ":" or s[:1] == "@" or (" %s " % s[:i]) in _BLOCK
-                else:
-                    src += "\n" + line
-                # a bracket left open, or a backslash at the end, asks for more
-                # lines; strings and comments (a comment is read as a string
-                # that the newline closes) do not count. src may be None here.
-                depth, q = 0, None
-                for ch in src or "":
-                    if q:
-                        if ch == q or ch == "\n":
-                            q = None
-                    elif ch == "#":
-                        q = "\n"
-                    elif ch == "'" or ch == '"':
-                        q = ch
-                    elif ch in "([{":
-                        depth += 1
-                    elif ch in ")]}":
-                        depth -= 1
-                if src and not (block and line.strip()) and depth <= 0 and src[-1] != "\\":
-                    try:
+            try:  # a full heap costs the line being typed, never the prompt
+                # end of input? (readinto: in MicroPython's asyncio, not in the stubs)
+                if not await reader.readinto(one):  # pyright: ignore[reportAttributeAccessIssue]
+                    if seen:
+                        _x("bye")(None)
+                    return "stdin closed"
+                seen = True
+                c = one[0]
+                prev, last = last, c
+                k = 0  # an editing key: A B Up Down, C D Right Left, H F Home End, P Delete
+                if esc:  # ESC [ or O, then A B C D H F; or ESC [ 1..8 ~; digits and ; between
+                    if esc == 1:
+                        esc = 2 if c == 91 or c == 79 else 0
+                    elif 48 <= c <= 59:
+                        if esc == 2:
+                            esc = c
+                    else:
+                        k = b"H?PF??HF"[esc - 49] if c == 126 and 49 <= esc <= 56 else c
+                        esc = 0
+                elif c == 13 or c == 10 or (c == 3 and raw):  # Enter, or Ctrl-C as a key
+                    if c == 10 and prev == 13:  # CR LF is one Enter
+                        continue
+                    if c == 3 and not n and src is None:  # at an empty prompt: stop the app
+                        asyncio.create_task(_x("ctrl_c")())
+                        return "Ctrl-C: stopping the app"
+                    line = bytes(mv[:n])
+                    if raw and line and line not in hist[-1:]:  # a repeat is kept once
+                        hist.append(line)
+                        if len(hist) > _HIST:
+                            hist.pop(0)
+                    n = p = back = 0
+                    line = line.decode()
+                    if raw:
+                        w("^C\n" if c == 3 else "\n")
+                    if c == 3:  # Ctrl-C drops what was typed
+                        src = None
+                    elif src is None:
+                        if line.strip():
+                            src = line
+                            s = line.strip()
+                            i = 0
+                            while i < len(s) and s[i].isalpha():
+                                i += 1
+                            block = s[-1:] == ":" or s[:1] == "@" or (" %s " % s[:i]) in _BLOCK
+                    else:
+                        src += "\n" + line
+                    # a bracket left open, or a backslash at the end, asks for more
+                    # lines; strings and comments (a comment is read as a string
+                    # that the newline closes) do not count. src may be None here.
+                    depth, q = 0, None
+                    for ch in src or "":
+                        if q:
+                            if ch == q or ch == "\n":
+                                q = None
+                        elif ch == "#":
+                            q = "\n"
+                        elif ch == "'" or ch == '"':
+                            q = ch
+                        elif ch in "([{":
+                            depth += 1
+                        elif ch in ")]}":
+                            depth -= 1
+                    if src and not (block and line.strip()) and depth <= 0 and src[-1] != "\\":
                         try:
-                            kbd(3)
                             try:
-                                value = eval(src, g)
-                            except SyntaxError:  # a statement, or an await
-                                value = exec(src, g)
-                            finally:
-                                kbd(-1)
-                        except SyntaxError:
-                            if "await" not in src and "async" not in src:
+                                kbd(3)
+                                try:
+                                    value = eval(src, g)
+                                except SyntaxError:  # a statement, or an await
+                                    value = exec(src, g)
+                                finally:
+                                    kbd(-1)
+                            except SyntaxError:
+                                if "await" not in src and "async" not in src:
+                                    raise
+                                value = await _x("run")(src, g, reader)
+                            if value is not None:
+                                g["_"] = value
+                                print(repr(value))
+                        except MemoryError as e:
+                            gc.collect()  # what the line allocated is garbage now
+                            print("MemoryError: %s (%d B free); the prompt goes on"
+                                  % (e, gc.mem_free()))
+                        except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
+                            if not board:
                                 raise
-                            value = await _x("run")(src, g, reader)
-                        if value is not None:
-                            g["_"] = value
-                            print(repr(value))
-                    except MemoryError as e:
-                        gc.collect()  # what the line allocated is garbage now
-                        print("MemoryError: %s (%d B free); the prompt goes on"
-                              % (e, gc.mem_free()))
-                    except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
-                        if not board:
-                            raise
-                        print(_x("STOPPED"))
-                    except Exception as e:  # the prompt outlives the user's mistakes
-                        sys.print_exception(e)
-                    src = None
-                text = "mpsysd> " if src is None else "...     "
-                w(text)
-            elif 32 <= c < 127 or c == 9 or not raw:  # a cooked terminal edited the line
-                t = 1
-                if c == 9 and raw:  # Tab: spaces up to the next stop
-                    one[0] = c = 32
-                    t = 4 - p % 4
-                for _ in range(t):
-                    if n < _LINE:
-                        for i in range(n, p, -1):
-                            buf[i] = buf[i - 1]
-                        buf[p] = c
-                        n += 1
-                        p += 1
+                            print(_x("STOPPED"))
+                        except Exception as e:  # the prompt outlives the user's mistakes
+                            sys.print_exception(e)
+                        src = None
+                    text = "mpsysd> " if src is None else "...     "
+                    w(text)
+                elif 32 <= c < 127 or c == 9 or not raw:  # a cooked terminal edited the line
+                    t = 1
+                    if c == 9 and raw:  # Tab: spaces up to the next stop
+                        one[0] = c = 32
+                        t = 4 - p % 4
+                    for _ in range(t):
+                        if n < _LINE:
+                            for i in range(n, p, -1):
+                                buf[i] = buf[i - 1]
+                            buf[p] = c
+                            n += 1
+                            p += 1
+                            if p < n:
+                                k = 1  # typed inside the line: redraw it below
+                            elif raw:
+                                w(one)  # typed at its end: echo the key  # pyright: ignore
+                elif c == 27:
+                    esc = 1
+                elif c == 4 and not n:
+                    w("\n")
+                    _x("bye")(reader if not board else None)
+                    return "closed by Ctrl-D"
+                elif c == 8 or c == 127:  # Backspace: Delete, one to the left
+                    if p:
+                        p -= 1
+                        k = 80
+                elif c < 6:  # Ctrl-A Home, Ctrl-D Delete, Ctrl-E End
+                    k = b"?H??PF"[c]
+                if k:  # an editing key (raw terminals only): act, then redraw the line
+                    if k == 65 or k == 66:  # Up, Down: the history
+                        i = back + (1 if k == 65 else -1)
+                        if 0 <= i <= len(hist):
+                            back = i
+                            line = hist[-i] if i else b""
+                            n = p = len(line)
+                            buf[:n] = line
+                    elif k == 80:  # Delete the byte under the cursor
                         if p < n:
-                            k = 1  # typed inside the line: redraw it below
-                        elif raw:
-                            w(one)  # typed at its end: echo the key  # pyright: ignore
-            elif c == 27:
-                esc = 1
-            elif c == 4 and not n:
-                w("\n")
-                _x("bye")(reader if not board else None)
-                return "closed by Ctrl-D"
-            elif c == 8 or c == 127:  # Backspace: Delete, one to the left
-                if p:
-                    p -= 1
-                    k = 80
-            elif c < 6:  # Ctrl-A Home, Ctrl-D Delete, Ctrl-E End
-                k = b"?H??PF"[c]
-            if k:  # an editing key (raw terminals only): act, then redraw the line
-                if k == 65 or k == 66:  # Up, Down: the history
-                    i = back + (1 if k == 65 else -1)
-                    if 0 <= i <= len(hist):
-                        back = i
-                        line = hist[-i] if i else b""
-                        n = p = len(line)
-                        buf[:n] = line
-                elif k == 80:  # Delete the byte under the cursor
-                    if p < n:
-                        n -= 1
-                        for i in range(p, n):
-                            buf[i] = buf[i + 1]
-                elif k == 67:
-                    p += 1
-                elif k == 68:
-                    p -= 1
-                elif k == 72:
-                    p = 0
-                elif k == 70:
-                    p = n
-                elif k != 1:  # a key with no use here (1: typed inside the line)
-                    continue
-                p = max(0, min(p, n))
-                w("\r")
-                w(text)
-                w(mv[:n])  # pyright: ignore  (the stubs' write takes bytes only)
-                w("\x1b[K")
-                if n > p:
-                    w("\x1b[%dD" % (n - p))
+                            n -= 1
+                            for i in range(p, n):
+                                buf[i] = buf[i + 1]
+                    elif k == 67:
+                        p += 1
+                    elif k == 68:
+                        p -= 1
+                    elif k == 72:
+                        p = 0
+                    elif k == 70:
+                        p = n
+                    elif k != 1:  # a key with no use here (1: typed inside the line)
+                        continue
+                    p = max(0, min(p, n))
+                    w("\r")
+                    w(text)
+                    w(mv[:n])  # pyright: ignore  (the stubs' write takes bytes only)
+                    w("\x1b[K")
+                    if n > p:
+                        w("\x1b[%dD" % (n - p))
+            except MemoryError:
+                gc.collect()
+                n = p = 0
+                src = None
+                w("\r\nMemoryError: no heap for that line; the prompt goes on\r\n")
+                w("mpsysd> ")
     finally:
         kbd(3)

@@ -383,7 +383,9 @@ def test_top_headless_picks_a_device_and_restarts_a_service(broker, devices):
                     break
             assert "[ticker.service] stopped" in text, text
             assert dev.row_count >= 1
-            await pilot.press("q")
+            await pilot.press("ctrl+c")  # `make fleet` promises Ctrl-C stops it all
+            await pilot.pause(0.2)
+            assert not app.is_running
 
     asyncio.run(drive())
 

@@ -405,3 +405,4 @@ def test_help_is_mpsysds_own_and_help_obj_is_the_builtin(term):
     assert "load(name), unload(name)" in seen and "registry" not in seen
     seen = term.ask("help(1)", r"to_bytes")
     assert "object 1 is of type int" in seen
+

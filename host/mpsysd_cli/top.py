@@ -18,7 +18,8 @@ class FleetTop(App):
     TITLE = "mpsysd top"
     CSS = "#devices {width: 45%;} #tasks {width: 55%;} #out {height: 10;}"
     BINDINGS = [("s", "op('start')", "start"), ("x", "op('stop')", "stop"),
-                ("r", "op('restart')", "restart"), ("l", "log", "log"), ("q", "quit", "quit")]
+                ("r", "op('restart')", "restart"), ("l", "log", "log"), ("q", "quit", "quit"),
+                ("ctrl+c", "quit", "quit")]  # as `make fleet` says: Ctrl-C stops it all
 
     def __init__(self, conf):
         super().__init__()
