@@ -136,7 +136,11 @@ async def prompt(scope=None):
                                 try:
                                     value = eval(src, g)
                                 except SyntaxError:  # a statement, or an await
-                                    value = exec(src, g)
+                                    try:  # "single": each expression's value is printed, as
+                                        code = compile(src, "<stdin>", "single")  # the REPL does
+                                    except SyntaxError:  # several statements: exec shows none
+                                        code = src
+                                    value = exec(code, g)
                                 finally:
                                     kbd(-1)
                             except SyntaxError:

@@ -406,3 +406,13 @@ def test_help_is_mpsysds_own_and_help_obj_is_the_builtin(term):
     seen = term.ask("help(1)", r"to_bytes")
     assert "object 1 is of type int" in seen
 
+
+
+def test_expressions_in_a_statement_line_print_as_the_repl_prints_them(term):
+    # `gc.collect(); gc.mem_free()` printed nothing: a line of statements
+    # shows each expression's value, as MicroPython's REPL does.
+    term.ask("x = 6; x * 7", r"^42$")
+    term.line("for i in range(2): i")
+    term.line("")  # a block ends at an empty line
+    term.expect(r"^0\s*$")
+    term.expect(r"^1\s*$")
