@@ -20,25 +20,6 @@ LIB = os.path.join(ROOT, ".build", "mpy")
 PATH = ":".join((".frozen", LIB, os.path.join(LIB, "tools", "logging")))
 N = 200
 
-LINK_HEAP = """
-import gc, asyncio
-gc.collect(); a0 = gc.mem_alloc()
-import mqttlink
-async def main():
-    link = mqttlink.Link("dev1", "127.0.0.1", %d, "dev1", "pw-dev1", keepalive=10,
-                         will=("mpsysd/dev1/online", "offline"),
-                         subs=("mpsysd/dev1/cmd", "mpsysd/all/cmd"), on_msg=lambda t, p: None)
-    t = asyncio.create_task(link.run())
-    while not link.up:
-        await asyncio.sleep_ms(20)
-    for i in range(3):
-        await link.publish("mpsysd/dev1/status", "{}", qos=1)
-    gc.collect()
-    print(gc.mem_alloc() - a0)
-    await link.close()
-    t.cancel()
-asyncio.run(main())
-"""
 
 STALL = """
 import asyncio, io, time, aioctl
@@ -99,7 +80,7 @@ async def round_trips(broker):
 
 def main():
     from broker import Broker
-    from fleet import Device
+    from fleet import Device, link_heap
 
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -124,7 +105,7 @@ def main():
             else:
                 rows.append(("command round trip", "failed", "<= 20", False))
             try:
-                heap = int(run_mp(LINK_HEAP % b.port, bits=32, heap="64K")[0])
+                heap = int(run_mp(link_heap(b.port, "dev1", "pw-dev1"), bits=32, heap="64K")[-1])
                 rows.append(("link heap once connected, 32-bit, code included (B)",
                              str(heap), "<= 10240", heap <= 10240))
             except (RuntimeError, FileNotFoundError) as e:
@@ -136,7 +117,7 @@ def main():
     try:
         stall, size = run_mp(STALL)
         rows.append(("longest loop stall building a status of 100 tasks (ms; %s B)" % size,
-                     stall, "", None))
+                     "%.2f" % float(stall), "", None))
     except RuntimeError as e:
         rows.append(("loop stall: %s" % e, "failed", "", None))
     print("\nfleet (mosquitto on loopback; device: the app on the 64-bit unix port)")

@@ -20,6 +20,34 @@ FAILS = service_file("fails", body="""
 """, attrs="self.enabled = True")
 
 
+# The link's heap once connected (issue 11, section 5), on the unix port:
+# a script for the test and for `make bench`. It prints "link heap N".
+LINK_HEAP = """
+import gc, asyncio
+gc.collect(); a0 = gc.mem_alloc()
+import mqttlink
+async def main():
+    link = mqttlink.Link(%(d)r, "127.0.0.1", %(port)d, %(d)r, %(pw)r, keepalive=10,
+                         will=("mpsysd/%(d)s/online", "offline"),
+                         subs=("mpsysd/%(d)s/cmd", "mpsysd/all/cmd"), on_msg=lambda t, p: None)
+    t = asyncio.create_task(link.run())
+    while not link.up:
+        await asyncio.sleep_ms(20)
+    for i in range(3):
+        await link.publish("mpsysd/%(d)s/status", "{}", qos=1)
+    gc.collect()
+    print("link heap", gc.mem_alloc() - a0)
+    await link.close("mpsysd/%(d)s/online", "offline")
+    t.cancel()
+asyncio.run(main())
+"""
+
+
+def link_heap(port, device, password):
+    """LINK_HEAP for device, its password and the broker's port."""
+    return LINK_HEAP % {"d": device, "port": port, "pw": password}
+
+
 class Device:
     """The app (main.py) in its own folder, as a board runs it, with the
     link to broker as user name (its password from .env)."""

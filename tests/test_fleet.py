@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import service_file
-from fleet import FAILS, HOST, TICKER, Device, cli, wait_for
+from fleet import FAILS, HOST, TICKER, Device, cli, link_heap, wait_for
 
 sys.path.insert(0, HOST)
 aiomqtt = pytest.importorskip("aiomqtt")
@@ -391,25 +391,7 @@ def test_top_headless_picks_a_device_and_restarts_a_service(broker, devices):
 
 
 def test_link_heap_once_connected_on_the_32_bit_build(broker, mp):
-    res = mp.run("""
-import gc, asyncio
-gc.collect(); a0 = gc.mem_alloc()
-import mqttlink
-async def main():
-    link = mqttlink.Link("d00", "127.0.0.1", %d, "d00", %r, keepalive=10,
-                         will=("mpsysd/d00/online", "offline"),
-                         subs=("mpsysd/d00/cmd", "mpsysd/all/cmd"), on_msg=lambda t, p: None)
-    t = asyncio.create_task(link.run())
-    while not link.up:
-        await asyncio.sleep_ms(20)
-    for i in range(3):
-        await link.publish("mpsysd/d00/status", "{}", qos=1)
-    gc.collect()
-    print("link heap", gc.mem_alloc() - a0)
-    await link.close("mpsysd/d00/online", "offline")
-    t.cancel()
-asyncio.run(main())
-""" % (broker.port, USERS["d00"]), heap="64K", bits=32)
+    res = mp.run(link_heap(broker.port, "d00", USERS["d00"]), heap="64K", bits=32)
     assert res.rc == 0, res
     used = int(res.out.split("link heap ")[1])
     assert used <= 10 * 1024, used
