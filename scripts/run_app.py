@@ -74,7 +74,7 @@ def lay_out(app=APP):
     after = {}
     for rel, src in sorted(files.items()):
         dest = os.path.join(app, rel)
-        if os.path.exists(dest) and _digest(dest) != before.get(rel, _digest(dest)):
+        if rel in before and os.path.exists(dest) and _digest(dest) != before[rel]:
             print("mpsysd: keeping your edited %s" % os.path.relpath(dest))
             after[rel] = before[rel]
             continue
