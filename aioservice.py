@@ -48,11 +48,14 @@ async def wait_for_shutdown(timeout=None):
         return False
 
 
+_MANAGER = ("aiomanager", "aioconfig", "aioorder", "atomicfile")  # what release() forgets
+
+
 def release():
     """Forget the manager's code (RAM) until it is needed again."""
     global settings
     settings = None
-    for module in ("aiomanager", "aioconfig", "aioorder", "atomicfile"):
+    for module in _MANAGER:
         sys.modules.pop(module, None)
 
 
@@ -68,11 +71,6 @@ def __getattr__(attr):
     func = getattr(aiomanager, "list_services" if attr == "list" else attr)
     if attr == "boot":  # a coroutine function, awaited once by main.py
         return func
+    import aiotasks  # a call at the prompt gives the manager's RAM back, as a view does
 
-    def call(*args, **kwargs):  # a call at the prompt gives the manager's RAM back
-        try:
-            return func(*args, **kwargs)
-        finally:
-            release()
-
-    return call
+    return aiotasks.released(func, _MANAGER)
