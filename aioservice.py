@@ -48,7 +48,9 @@ async def wait_for_shutdown(timeout=None):
         return False
 
 
-_MANAGER = ("aiomanager", "aioconfig", "aioorder", "atomicfile")  # what release() forgets
+# what release() forgets: the manager, and what a boot brings in as well (the
+# task views, the occasional calls); each loads again when it is needed
+_MANAGER = ("aiomanager", "aioconfig", "aioorder", "atomicfile", "aioview", "aiotools")
 
 
 def release():

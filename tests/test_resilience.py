@@ -229,9 +229,15 @@ def test_faults_leave_the_rest_running_and_show_in_status_and_journal(mp):
                 config='{"secret": {"kwargs": {"psk": "${MISSING}"}}, "app": {"args": [1]',
                 env="OTHER=1\n")
     mp.write("aioservices/services/boom_service.py", "import nothing_here\n")
-    rc, out = run_app(mp, 1.5, main_changes=[
-        ("    if want_prompt():", "    aioctl.log('ERROR')\n    aioservice.status()\n"
-                                  "    if want_prompt():")])
+    show = """import asyncio, aioctl, aioservice
+async def show():  # once the app has booted and started its services
+    while "app.service" not in aioctl.group().recs:
+        await asyncio.sleep_ms(20)
+    aioctl.log("ERROR")
+    aioservice.status()
+asyncio.create_task(show())
+aiomain.run("""
+    rc, out = run_app(mp, 1.5, main_changes=[("aiomain.run(", show)])
     # each fault, once on the console when it happened...
     assert re.search(r"^\[ ERROR \] services.config: line 1, col 66: .*: not valid JSON", out,
                      re.M), out
