@@ -212,7 +212,7 @@ def lookup(attr):
     view = getattr(__import__(module), attr)
     if attr == "follow":  # a coroutine function: it runs on
         return view
-    return released(view, (module, "aioview", "aiotools"))
+    return released(view, (module, "aioview", "aiotools", "aiogrep"))
 
 
 # Where the views that are not status lines live (the rest: aiostatus)

@@ -132,7 +132,7 @@ service = %(cls)s("%(name)s")
 """
 SEEDS = ["seed%d" % i for i in range(1, 7)]
 CHURN = SEED % {"name": "churn", "cls": "ChurnService", "period": 1}
-APP_TASKS = ["hello.service", "watcher.service"]
+APP_TASKS = ["hello.service", "watcher.service", "prompt"]
 
 
 def compile_into(src_text, dst):
@@ -179,13 +179,17 @@ def run_app(tree, bits, heap):
     for f in ("safemode.count", "services.config.new"):
         if os.path.exists(os.path.join(tree, f)):
             os.remove(os.path.join(tree, f))
+    typed, keys = os.pipe()  # keys stays open here until the app has exited
     try:
         res = subprocess.run([INTERPRETER[bits], "-X", "heapsize=" + heap, "-c",
                               "import bench_probe"], cwd=tree, env=env, capture_output=True,
-                             text=True, timeout=60, input="")
+                             text=True, timeout=60, stdin=typed)
         out, rc = res.stdout + res.stderr, res.returncode
     except subprocess.TimeoutExpired as e:
         out, rc = str(e.stdout or "") + str(e.stderr or ""), -1
+    finally:
+        os.close(typed)
+        os.close(keys)
     found = re.search(r"^BENCH (\S+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
     seen = {"ok": False, "memory_error": "MemoryError" in out, "out": out}
     if not found:

@@ -6,8 +6,6 @@
 import asyncio
 import io
 
-from aiogrep import patterns, wanted
-
 
 class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on MicroPython
     MASK = "****"  # what a secret becomes in the journal
@@ -96,6 +94,8 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
 
     def cat(self, grep=""):
         """Print the lines that match grep (cat | grep)."""
+        from aiogrep import patterns, wanted  # only when read: its RAM is the services'
+
         pats = patterns(grep)
         for line, _ in self.lines():
             if wanted(line, pats):
@@ -105,6 +105,8 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
         """Print lines that match grep as they are written (tail -F). Sleeps
         between writes; a follower that falls a whole journal behind goes
         on from the oldest line kept."""
+        from aiogrep import patterns, wanted
+
         pats = patterns(grep)
         if self.event is None:
             self.event = asyncio.Event()
