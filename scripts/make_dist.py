@@ -27,7 +27,9 @@ def build(out):
         target = os.path.join(out, dest)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if src.endswith(".py") and dest not in KEEP_SOURCE:
-            subprocess.run([CROSS, "-o", target[:-3] + ".mpy", src], cwd=ROOT, check=True)
+            # the file's own name in tracebacks: each name is a qstr in the board's RAM
+            subprocess.run([CROSS, "-o", target[:-3] + ".mpy", "-s", os.path.basename(src), src],
+                           cwd=ROOT, check=True)
         else:
             shutil.copy(os.path.join(ROOT, src), target)
 
