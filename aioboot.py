@@ -44,6 +44,9 @@ def want_prompt():
 def add_prompt():
     # aioprompt rather than micropython-lib's aiorepl: it stops the app in
     # order on Ctrl-C at an empty prompt, and has mpsysd's help()
+    import gc
+
+    gc.collect()
     import aioprompt
 
     return aioctl.add(aioprompt.prompt, name="prompt")
