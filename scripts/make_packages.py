@@ -94,14 +94,16 @@ def render(urls):
     return json.dumps({"urls": urls, "version": VERSION}, indent=1) + "\n"
 
 
-def check_cross():
+def cross_problem():
+    """Why mpy-cross cannot make mpy/ (a line), or None."""
     try:
         res = subprocess.run([CROSS, "--version"], capture_output=True, text=True)
     except OSError:
-        sys.exit("make_packages: no %s: run `make micropython`" % os.path.relpath(CROSS, ROOT))
+        return "no %s: run `make micropython`" % os.path.relpath(CROSS, ROOT)
     if PINNED + "+" not in res.stdout and PINNED + " " not in res.stdout:
-        sys.exit("make_packages: mpy/ is made by %s's mpy-cross; %s is %s"
-                 % (PINNED, os.path.relpath(CROSS, ROOT), res.stdout.strip()))
+        return "mpy/ is made by %s's mpy-cross; %s is %s" % (
+            PINNED, os.path.relpath(CROSS, ROOT), res.stdout.strip())
+    return None
 
 
 def compile_module(src, out, name):
@@ -141,7 +143,9 @@ def stale_mpy(mpy_dir):
 
 def main():
     check = "--check" in sys.argv
-    check_cross()
+    problem = cross_problem()
+    if problem:
+        sys.exit("make_packages: " + problem)
     stale = []
     for name, urls in packages().items():
         path = os.path.join(ROOT, name)
