@@ -12,21 +12,23 @@ class Service:
     give it an `@aioctl.aiotask async def task(self, ...)`, and end the file
     with `service = XxxService("xxx")`."""
 
+    # Defaults, at class level so that an instance holds only what differs
+    # (its attributes are a dict: every entry costs heap on a board)
+    path = None  # the file it was loaded from (set by discovery)
+    info = ""
+    type = "runtime.service"  # or core.service, schedule.service
+    enabled = True
+    docs = ""
+    args = ()
+    log = None
+    loaded = False
+    checked_in = None  # ticks_ms of the last check_in()
     limit_hit = False  # set by the watcher: restarted too often, not restarted again
 
     def __init__(self, name):
         self.name = name
-        self.path = None  # the file it was loaded from (set by discovery)
-        self.info = ""
-        self.type = "runtime.service"  # or core.service, schedule.service
-        self.enabled = True
-        self.docs = ""
-        self.args = []
-        self.kwargs = {}
-        self.log = None
-        self.loaded = False
+        self.kwargs = {}  # per instance: a service may add to its own
         self.policy = {}  # restart policy from services.config (see watcher_service)
-        self.checked_in = None  # ticks_ms of the last check_in()
 
     def __repr__(self):
         return "Service: %s.service from %s" % (self.name, self.path)

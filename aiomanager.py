@@ -57,7 +57,7 @@ def _settings(config, log):
 
 def _import(name, path, log):
     """Import one service file and register it (or a Failed stand-in)."""
-    import aioservices.services as found
+    import aiodiscover as found
 
     errors.pop(name, None)
     try:
@@ -119,7 +119,7 @@ def _apply(svc, conf, env, log):
 
 def _discover(names, conf, env, log):
     """Import and configure the named services (None: every enabled one)."""
-    import aioservices.services as found
+    import aiodiscover as found
 
     files = found.find()
     for path in found.ignored:
@@ -213,7 +213,7 @@ def _down(req):
 
 def list_services():
     """Names of the services found in aioservices/services/."""
-    import aioservices.services as found
+    import aiodiscover as found
 
     return sorted(found.find())
 
@@ -274,7 +274,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
 
 def unload(name):
     """Stop name's tasks (its on_stop runs) and schedule, and forget its code."""
-    import aioservices.services as found
+    import aiodiscover as found
     import gc
 
     svc = registry.pop(name, None)

@@ -14,7 +14,6 @@ from micropython import const
 
 _LINE = const(255)  # bytes in a line; more are refused
 _HIST = const(16)  # lines kept for Up/Down
-_BLOCK = " if for while def class with try async "  # words that open a block
 
 
 def _x(name):
@@ -98,69 +97,12 @@ async def prompt(scope=None):
                         if len(hist) > _HIST:
                             hist.pop(0)
                     n = p = back = 0
-                    line = line.decode()
                     if raw:
                         w("^C\n" if c == 3 else "\n")
-                    if c == 3:  # Ctrl-C drops what was typed
-                        src = None
-                    elif src is None:
-                        if line.strip():
-                            src = line
-                            s = line.strip()
-                            i = 0
-                            while i < len(s) and s[i].isalpha():
-                                i += 1
-                            block = s[-1:] == ":" or s[:1] == "@" or (" %s " % s[:i]) in _BLOCK
-                    else:
-                        src += "\n" + line
-                    # a bracket left open, or a backslash at the end, asks for more
-                    # lines; strings and comments (a comment is read as a string
-                    # that the newline closes) do not count. src may be None here.
-                    depth, q = 0, None
-                    for ch in src or "":
-                        if q:
-                            if ch == q or ch == "\n":
-                                q = None
-                        elif ch == "#":
-                            q = "\n"
-                        elif ch == "'" or ch == '"':
-                            q = ch
-                        elif ch in "([{":
-                            depth += 1
-                        elif ch in ")]}":
-                            depth -= 1
-                    if src and not (block and line.strip()) and depth <= 0 and src[-1] != "\\":
-                        try:
-                            try:
-                                kbd(3)
-                                try:
-                                    value = eval(src, g)
-                                except SyntaxError:  # a statement, or an await
-                                    try:  # "single": each expression's value is printed, as
-                                        code = compile(src, "<stdin>", "single")  # the REPL does
-                                    except SyntaxError:  # several statements: exec shows none
-                                        code = src
-                                    value = exec(code, g)
-                                finally:
-                                    kbd(-1)
-                            except SyntaxError:
-                                if "await" not in src and "async" not in src:
-                                    raise
-                                value = await _x("run")(src, g, reader)
-                            if value is not None:
-                                g["_"] = value
-                                print(repr(value))
-                        except MemoryError as e:
-                            gc.collect()  # what the line allocated is garbage now
-                            print("MemoryError: %s (%d B free); the prompt goes on"
-                                  % (e, gc.mem_free()))
-                        except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
-                            if not board:
-                                raise
-                            print(_x("STOPPED"))
-                        except Exception as e:  # the prompt outlives the user's mistakes
-                            sys.print_exception(e)
-                        src = None
+                    # the rest of an Enter (a block? a whole statement? run it)
+                    # is in the rare half, loaded for the line and let go of
+                    src, block = await _x("enter")(src, block, line.decode(), c == 3, g,
+                                                   reader, board, kbd)
                     text = "mpsysd> " if src is None else "...     "
                     w(text)
                 elif 32 <= c < 127 or c == 9 or not raw:  # a cooked terminal edited the line

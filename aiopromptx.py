@@ -1,6 +1,7 @@
 # aiopromptx: the prompt's rare half (aioprompt keeps the part that runs per
-# key): top-level await, the Ctrl-C watcher, the closing words. aioprompt
-# loads it for one use and drops it from sys.modules at once.
+# key): what an Enter does (run the statement, top-level await), the Ctrl-C
+# watcher, the closing words. aioprompt loads it for one use and drops it
+# from sys.modules at once.
 import asyncio
 
 STOPPED = "^C: interrupted; the prompt goes on"
@@ -67,3 +68,77 @@ def bye(reader):
     print("mpsysd: prompt closed; services go on (Ctrl-C stops the app)")
     if reader:
         asyncio.create_task(ctrl_c(reader))
+
+
+_BLOCK = " if for while def class with try async "  # words that open a block
+
+
+async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
+    """An Enter (or a Ctrl-C key) at the prompt: add line to the statement
+    so far (src, None at its start; block: it opened a block), and run the
+    statement once it is whole. Returns the new (src, block)."""
+    if ctrl_c:  # Ctrl-C drops what was typed
+        return None, block
+    if src is None:
+        if not line.strip():
+            return None, block
+        src = line
+        s = line.strip()
+        i = 0
+        while i < len(s) and s[i].isalpha():
+            i += 1
+        block = s[-1:] == ":" or s[:1] == "@" or (" %s " % s[:i]) in _BLOCK
+    else:
+        src += "\n" + line
+    # a bracket left open, or a backslash at the end, asks for more lines;
+    # strings and comments (a comment is read as a string that the newline
+    # closes) do not count
+    depth, q = 0, None
+    for ch in src:
+        if q:
+            if ch == q or ch == "\n":
+                q = None
+        elif ch == "#":
+            q = "\n"
+        elif ch == "'" or ch == '"':
+            q = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+    if (block and line.strip()) or depth > 0 or src[-1] == "\\":
+        return src, block
+    try:
+        try:
+            kbd(3)
+            try:
+                value = eval(src, g)
+            except SyntaxError:  # a statement, or an await
+                try:  # "single": each expression's value is printed, as the REPL does
+                    code = compile(src, "<stdin>", "single")
+                except SyntaxError:  # several statements: exec shows none
+                    code = src
+                value = exec(code, g)
+            finally:
+                kbd(-1)
+        except SyntaxError:
+            if "await" not in src and "async" not in src:
+                raise
+            value = await run(src, g, reader)
+        if value is not None:
+            g["_"] = value
+            print(repr(value))
+    except MemoryError as e:
+        import gc
+
+        gc.collect()  # what the line allocated is garbage now
+        print("MemoryError: %s (%d B free); the prompt goes on" % (e, gc.mem_free()))
+    except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
+        if not board:
+            raise
+        print(STOPPED)
+    except Exception as e:  # the prompt outlives the user's mistakes
+        import sys
+
+        sys.print_exception(e)
+    return None, block

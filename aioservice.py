@@ -49,8 +49,9 @@ async def wait_for_shutdown(timeout=None):
 
 
 # what release() forgets: the manager, and what a boot brings in as well (the
-# task views, the occasional calls); each loads again when it is needed
-_MANAGER = ("aiomanager", "aioconfig", "aioorder", "atomicfile", "aioview", "aiotools")
+# task views, the occasional calls, the wildcards); each loads again when needed
+_MANAGER = ("aiomanager", "aiodiscover", "aioconfig", "aioorder", "atomicfile", "aioview",
+            "aiotools", "aiogrep")
 
 
 def release():

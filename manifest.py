@@ -6,6 +6,7 @@
 metadata(description="mpsysd: an asyncio service manager", version="0.1.0")
 
 module("aiocat.py")
+module("aiodiscover.py")
 module("aioclass.py")
 module("aioclock.py")
 module("aioconfig.py")

@@ -78,7 +78,7 @@ def _not_me(svc, names):
 def start(svc, cmd):
     name = get_name(cmd)
     if pattern(name) not in aioctl.group().recs and "*" not in name:
-        import aioservices.services as found
+        import aiodiscover as found
 
         if name in found.find():  # a service not loaded (disabled): load it
             if aioservice.load(name) is None:
@@ -155,7 +155,7 @@ def report(svc, cmd):
 
 
 def _service_name(cmd):
-    import aioservices.services as found
+    import aiodiscover as found
 
     name = get_name(cmd)
     if name not in found.find():

@@ -39,7 +39,8 @@ def compile_to(out):
         dst = dst[:-3] + ".mpy"
         if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
             continue
-        res = subprocess.run([CROSS, "-o", dst, rel], cwd=ROOT, capture_output=True, text=True)
+        res = subprocess.run([CROSS, "-o", dst, "-s", os.path.basename(rel), rel], cwd=ROOT,
+                             capture_output=True, text=True)  # tracebacks name the file alone
         if res.returncode:
             sys.exit("compile_mpy: %s: %s" % (rel, res.stderr.strip()))
 

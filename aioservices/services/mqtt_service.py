@@ -304,7 +304,8 @@ class MqttService(Service):
             out = io.BytesIO()
             out.write('{"id":%s,"device":%s,"ok":false,"error":%s}' % (
                 json.dumps(cid), json.dumps(self.device), json.dumps(self.clean(why))))
-        sys.modules.pop("mqttops", None)
+        for module in ("mqttops", "aiodiscover"):  # loaded for this command only
+            sys.modules.pop(module, None)
         await self.link.publish(self.base + "reply", out.getvalue(), False, 1)
 
 service = MqttService("mqtt")
