@@ -15,7 +15,7 @@ help:
 	@echo "make mpy    - dist/: the project compiled to .mpy, laid out as a board's filesystem"
 	@echo "make deploy PORT=/dev/ttyUSB0 [APP=1] - make mpy, then copy it to a board"
 	@echo "make repl PORT=/dev/ttyUSB0 - the board's REPL"
-	@echo "make packages - write package.json, services.json, app.json (mip)"
+	@echo "make packages - mpy/ (the compiled modules) and the mip package files"
 	@echo "make firmware - the unix port with mpsysd's core frozen in (freeze/unix.py)"
 	@echo "make fleet  - mosquitto, three simulated devices and mpsysd top (Ctrl-C stops all)"
 	@echo "make broker-deps - install mosquitto (Debian's package; as root)"
@@ -66,7 +66,7 @@ run: micropython
 mpy: micropython
 	$(PYTHON) scripts/make_dist.py
 
-packages:
+packages: micropython
 	$(PYTHON) scripts/make_packages.py
 
 firmware: micropython

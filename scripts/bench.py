@@ -356,7 +356,7 @@ def ram_row(name, fig, raw=None, target="", limit=None, pattern="%.0f"):
 
 
 def app_rows():
-    """Targets a-c: the whole app, compiled and as sources, at 64 KB on the 32-bit
+    """Targets a-c: the whole app, from make mpy and from mip, at 64 KB on the 32-bit
     build (the 64-bit build gets 128 KB: its objects are twice the size)."""
     views = "status(), top(), log()"
     rows = []
@@ -376,10 +376,10 @@ def app_rows():
              64: bench_app.smallest_heap(compiled, 64, 48, 320)}
     rows.append(("   smallest heap it boots and runs in (8K steps)", kb(small[32]), kb(small[64]),
                  "", "<= 64K", small[32] is not None and small[32] <= 64))
-    sources = bench_app.lay_out("app-src", sources=True, seeds=bench_app.SEEDS)
-    small = {32: bench_app.smallest_heap(sources, 32, 48, 160),
-             64: bench_app.smallest_heap(sources, 64, 48, 320)}
-    rows.append(("b. app as sources + 6 seed services: smallest heap",
+    mip = bench_app.lay_out("app-mip", mip="app.json", seeds=bench_app.SEEDS)
+    small = {32: bench_app.smallest_heap(mip, 32, 48, 160),
+             64: bench_app.smallest_heap(mip, 64, 48, 320)}
+    rows.append(("b. mip's app.json (.mpy) + 6 seed services (.py): smallest heap",
                  kb(small[32]), kb(small[64]), "", "<= 64K",
                  small[32] is not None and small[32] <= 64))
     churn = bench_app.lay_out("app-churn", churn=True, rounds=100)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The whole app's RAM, for make bench: main.py with the journal, the
 watcher and the example services, laid out as a board's filesystem
-(compiled as `make mpy` makes it, or as sources as mip leaves them), run on
+(as `make mpy` makes it, or as mip installs a package), run on
 the unix port and looked at from a task of its own (bench_probe) once it
 has booted. Also where the heap goes: each module's import cost.
 
@@ -143,12 +143,15 @@ def compile_into(src_text, dst):
     os.remove(src)
 
 
-def lay_out(name, sources=False, seeds=(), churn=False, rounds=0, expect=APP_TASKS):
-    """An app tree in WORK/name; returns its path."""
+def lay_out(name, mip=None, seeds=(), churn=False, rounds=0, expect=APP_TASKS):
+    """An app tree in WORK/name; returns its path. mip: a package file
+    (app.json: compiled, app-src.json: all sources) laid out as mip installs
+    it, with the seed services as sources, as a user drops them in; else
+    `make mpy`'s tree with the seeds compiled."""
     tree = os.path.join(WORK, name)
-    if sources:  # as mip leaves it: the files of app.json, as they are
+    if mip:
         shutil.rmtree(tree, ignore_errors=True)
-        for dest, src in make_packages.packages()["app.json"]:
+        for dest, src in make_packages.packages()[mip]:
             os.makedirs(os.path.dirname(os.path.join(tree, dest)), exist_ok=True)
             shutil.copy(os.path.join(ROOT, src), os.path.join(tree, dest))
     else:
@@ -156,7 +159,7 @@ def lay_out(name, sources=False, seeds=(), churn=False, rounds=0, expect=APP_TAS
     services = os.path.join(tree, "lib", "aioservices", "services")
     for n, seed in enumerate(seeds):
         text = SEED % {"name": seed, "cls": seed.title() + "Service", "period": 5 + n}
-        if sources:
+        if mip:
             with open(os.path.join(services, seed + "_service.py"), "w") as f:
                 f.write(text)
         else:

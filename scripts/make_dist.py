@@ -17,19 +17,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import make_packages  # noqa: E402
 
-CROSS = os.path.join(ROOT, ".build", "bin", "mpy-cross")
-KEEP_SOURCE = ("main.py", "boot.py")  # MicroPython runs these two only as .py
-
 
 def build(out):
     shutil.rmtree(out, ignore_errors=True)
-    for dest, src in make_packages.packages()["app.json"]:
+    for dest, src in make_packages.source_packages()["app-src.json"]:
         target = os.path.join(out, dest)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        if src.endswith(".py") and dest not in KEEP_SOURCE:
-            # the file's own name in tracebacks: each name is a qstr in the board's RAM
-            subprocess.run([CROSS, "-o", target[:-3] + ".mpy", "-s", os.path.basename(src), src],
-                           cwd=ROOT, check=True)
+        if make_packages.compiled(src):  # as app.json's mpy/ files are compiled
+            make_packages.compile_module(src, target[:-3] + ".mpy", os.path.basename(src))
         else:
             shutil.copy(os.path.join(ROOT, src), target)
 
