@@ -27,6 +27,9 @@ def device_sources():
     return found
 
 
+_SELF = os.path.getmtime(os.path.abspath(__file__))
+
+
 def compile_to(out):
     for rel in device_sources():
         dst = os.path.join(out, rel)
@@ -37,7 +40,8 @@ def compile_to(out):
                 g.write(f.read())
             continue
         dst = dst[:-3] + ".mpy"
-        if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        # again when the source changed, or how it is compiled (this script)
+        if os.path.exists(dst) and os.path.getmtime(dst) >= max(os.path.getmtime(src), _SELF):
             continue
         res = subprocess.run([CROSS, "-o", dst, "-s", os.path.basename(rel), rel], cwd=ROOT,
                              capture_output=True, text=True)  # tracebacks name the file alone
