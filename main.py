@@ -6,7 +6,7 @@
 # before the rest loads: a start-up that hangs (MicroPython 1.25's importer
 # can hang on a truncated .mpy) resets the board.
 BOOT_WDT_MS = 8000  # the start-up watchdog (8.3 s is the longest an RP2040 takes)
-JOURNAL_BYTES = 4096  # the RAM journal: the newest log lines that fit
+JOURNAL_BYTES = 2048  # the RAM journal: the newest lines that fit (~30); more where RAM allows
 FILE_LOG = ""  # e.g. "mpsysd.log": a capped log file that survives a reset
 FILE_LOG_BYTES = 16384
 SAFE_MODE_AFTER = 3  # boots in a row that never ran healthy, before safe mode

@@ -191,7 +191,9 @@ def run_app(tree, bits, heap):
     """Run the app in tree; a dict of what the probe saw (ok False when the
     app did not boot and run: a task down, a MemoryError, no probe line)."""
     # The prompt runs, as on a board: its stdin is a pipe left open (nothing typed).
-    env = dict(os.environ, MICROPYPATH=".frozen:" + os.path.join(tree, "lib"))
+    # lib relative to the app, as a board's /lib: each module's __file__ is a
+    # qstr, and a long absolute path would cost heap a board does not spend
+    env = dict(os.environ, MICROPYPATH=".frozen:lib")
     env.pop("MPSYSD_PROMPT", None)
     for f in ("safemode.count", "services.config.new"):
         if os.path.exists(os.path.join(tree, f)):
