@@ -8,6 +8,7 @@ import sys
 import aioctl
 import aioservice
 from aioclass import Failed, Service
+from gc import collect
 from aioservice import errors, registry
 
 
@@ -60,6 +61,7 @@ def _import(name, path, log):
     import aiodiscover as found
 
     errors.pop(name, None)
+    collect()  # what came before is garbage now: the service's code fills its holes
     try:
         module = found.load(name)
         svc = getattr(module, "service", None)
@@ -82,18 +84,34 @@ def _import(name, path, log):
     return svc
 
 
-def _apply(svc, conf, env, log):
-    """Config entry and attributes into svc.args/kwargs/schedule/require; False on error."""
+def _entries(names, conf, env):
+    """{name: its checked config entry, None, or the ConfigError to say}, made
+    before any service is imported, so that aioconfig's RAM is theirs then."""
+    if not conf:
+        return {}
+    import aioconfig
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = aioconfig.entry(conf, name, env)
+        except aioconfig.ConfigError as e:
+            out[name] = e
+    sys.modules.pop("aioconfig", None)
+    return out
+
+
+def _apply(svc, e, log):
+    """Config entry e (see _entries) and attributes into svc.args/kwargs/
+    schedule/require; False on error."""
     name = svc.name
     svc.kwargs = dict(svc.kwargs)
     svc.schedule = svc.kwargs.pop("schedule", getattr(svc, "schedule", None))
     svc.require = svc.kwargs.pop("require", getattr(svc, "require", None)) or []
     try:
-        if conf:
-            import aioconfig
-
-            e = aioconfig.entry(conf, name, env)
-            if e:
+        if isinstance(e, Exception):
+            raise e
+        if e:
                 if e["enabled"] is not None:
                     svc.enabled = e["enabled"]
                 if e["args"] is not None:
@@ -112,6 +130,8 @@ def _apply(svc, conf, env, log):
             except ValueError as e:
                 raise ValueError("%s: %s: %s" % (svc.path, name, e))
     except Exception as e:  # aioconfig.ConfigError or ValueError, one line each
+        if isinstance(e, MemoryError):  # its message alone would not say whose
+            e = "%s: %s: not configured: %s" % (svc.path, name, _error_line(e))
         _problem(name, str(e), log)
         return False
     return True
@@ -127,7 +147,10 @@ def _discover(names, conf, env, log):
         if names is None or name in names:
             _problem(path, "%s: %s: ignored: %s is the one imported; remove one of them"
                      % (path, name, files[name]), log)
-    for name in sorted(files if names is None else names):
+    wanted = sorted(files if names is None else names)
+    entries = _entries([n for n in wanted if n in files and (names or n not in registry)],
+                       conf, env)
+    for name in wanted:
         if names is None and name in registry:
             continue  # imported already (by boot() before init())
         if name not in files:
@@ -138,12 +161,11 @@ def _discover(names, conf, env, log):
             registry.pop(name, None)  # disabled in the config: not even imported
             continue
         svc = _import(name, files[name], log)
-        if svc is None or not _apply(svc, conf, env, log):
+        if svc is None or not _apply(svc, entries.get(name), log):
             continue
         if names is None and not svc.enabled:
             registry.pop(name)
             found.unload(name)
-    sys.modules.pop("aioconfig", None)  # read; its RAM is for the services now
 
 
 def _keep_secrets(kw):
@@ -192,12 +214,22 @@ def _try_start(svc, log):
         return None
 
 
+def _state(name):
+    """A service task's state as the views say it, without loading them."""
+    end = aioctl.group().recs[name][aioctl.END]
+    if end is None:
+        return "running"
+    if type(end) is not tuple:
+        return "stopping"
+    return "failed" if end[1] == "ERROR" else end[1]
+
+
 def _requirements_met(svc):
     """None, or the first required service that is not running or done."""
     for req in svc.require:
         name = req + ".service"
         if name not in aioctl.group().recs or \
-                aioctl.group().tasks[name].state not in ("running", "done", "scheduled"):
+                _state(name) not in ("running", "done", "scheduled"):
             return req
     return None
 
@@ -209,40 +241,6 @@ def _down(req):
     if why and not (svc and svc.loaded) and ": not started: " not in why:  # config or file
         return "requires %s, which did not start: %s" % (req, why)
     return "dependency failed: " + req  # it ran and failed: its own line says how
-
-
-def list_services():
-    """Names of the services found in aioservices/services/."""
-    import aiodiscover as found
-
-    return sorted(found.find())
-
-
-def status(name=None):
-    """One [ OK ] / [ ERROR ] line per service (or for name)."""
-    for n in sorted(registry) if name is None else [name]:
-        svc = registry.get(n)
-        if svc is None:
-            print("[ ERROR ] %s: no such service" % n)
-        elif isinstance(svc, Failed):
-            print("[ ERROR ] %r not loaded: %s" % (svc, _error_line(svc.exc)))
-        elif n in errors:
-            print("[ ERROR ] " + errors[n])
-        elif svc.loaded:
-            print("[ OK ] %r loaded" % (svc,))
-        else:
-            print("[ -- ] %r %s" % (svc, "enabled" if svc.enabled else "disabled"))
-
-
-def traceback(name):
-    """Print why name failed: its import traceback, or its task's traceback."""
-    svc = registry.get(name)
-    if isinstance(svc, Failed):
-        sys.print_exception(svc.exc)
-    elif name + ".service" in aioctl.group().recs:
-        aioctl.traceback(name + ".service")
-    else:
-        print("%s: no traceback" % name)
 
 
 def _app_log(log):
@@ -368,46 +366,15 @@ async def boot(debug=True, log=None, debug_log=False, config=True):
         task = _try_start(svc, log)
         if task:
             result = await aioctl.join(task)
-            view = aioctl.group().tasks[task]
-            outcome[name] = view.state
-            if view.state == "done":
+            state = outcome[name] = _state(task)
+            if state == "done":
                 _say("[ OK ] %r --> %r" % (svc, result), debug, log if debug_log else None)
             else:
                 what = _error_line(result) if isinstance(result, Exception) else repr(result)
-                _problem(name, "%s: %s: %s: %s" % (svc.path, name, view.state, what), log)
+                _problem(name, "%s: %s: %s: %s" % (svc.path, name, state, what), log)
         else:
             outcome[name] = "not started"
         finished[name].set()
 
     await asyncio.gather(*[run(n) for n in names])
     return outcome
-
-
-def config(name, enabled, *args, **kwargs):
-    """Set name's entry in services.config: enabled, and args/kwargs when given."""
-    import aioconfig
-
-    return aioconfig.update(name, enabled, args or None, kwargs)
-
-
-def enable(name):
-    """Mark name enabled in services.config."""
-    import aioconfig
-
-    return aioconfig.update(name, enabled=True)
-
-
-def disable(name):
-    """Mark name disabled in services.config (it is not imported at the next start)."""
-    import aioconfig
-
-    return aioconfig.update(name, enabled=False)
-
-
-def get_config(name=None):
-    """services.config as a dict (or name's entry), "${VAR}"s left as written."""
-    import aioconfig
-
-    conf = aioconfig.read()
-    return conf if name is None else conf.get(name)
-

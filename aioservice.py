@@ -50,8 +50,8 @@ async def wait_for_shutdown(timeout=None):
 
 # what release() forgets: the manager, and what a boot brings in as well (the
 # task views, the occasional calls, the wildcards); each loads again when needed
-_MANAGER = ("aiomanager", "aiodiscover", "aioconfig", "aioorder", "atomicfile", "aioview",
-            "aiotools", "aiogrep")
+_MANAGER = ("aiomanager", "aioadmin", "aiodiscover", "aioconfig", "aioorder", "atomicfile",
+            "aioview", "aiotools", "aiogrep")
 
 
 def release():
@@ -62,16 +62,20 @@ def release():
         sys.modules.pop(module, None)
 
 
+# the calls in aioadmin (they start nothing); the rest are aiomanager's
+_ADMIN = ("list", "status", "traceback", "config", "enable", "disable", "get_config")
+
+
 def __getattr__(attr):
-    # boot, init, load, unload, status, config... live in aiomanager.
-    # `list` is spelled list_services there, so as not to hide the builtin.
+    # boot, init, load, unload live in aiomanager; status, config... in
+    # aioadmin. `list` is spelled list_services there, so as not to hide the
+    # builtin.
     if attr == "shutdown":  # needed once, at the end: a module of its own
         import aioshutdown
 
         return getattr(aioshutdown, attr)
-    import aiomanager
-
-    func = getattr(aiomanager, "list_services" if attr == "list" else attr)
+    module = __import__("aioadmin" if attr in _ADMIN else "aiomanager")
+    func = getattr(module, "list_services" if attr == "list" else attr)
     if attr == "boot":  # a coroutine function, awaited once by main.py
         return func
     import aiotasks  # a call at the prompt gives the manager's RAM back, as a view does

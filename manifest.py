@@ -5,6 +5,7 @@
 # freeze/ has examples for the ESP32, the pyboard and the unix port.
 metadata(description="mpsysd: an asyncio service manager", version="0.1.0")
 
+module("aioadmin.py")
 module("aiocat.py")
 module("aiodiscover.py")
 module("aioclass.py")

@@ -133,3 +133,23 @@ def test_init_starts_runtime_services_after_what_they_require(mp):
     assert r.lines[-2] == "['base', 'top']"
     assert r.lines[-1] == ("[('base.service', 'running'), ('boom.service', 'failed'), "
                            "('top.service', 'running')]")
+
+
+def test_no_memory_while_configuring_a_service_is_one_line_that_names_it(mp):
+    # A schedule service needs aioschedule while it is configured; here that
+    # import runs out of memory (a stand-in module earlier on the path). The
+    # line names the file and the service, and the rest boots.
+    mp.write("aioschedule.py",
+             "raise MemoryError('memory allocation failed, allocating 232 bytes')\n")
+    mp.services({
+        "tick": service_file("tick", "schedule.service", attrs="self.schedule = {'repeat': 1}"),
+        "other": service_file("other"),
+    })
+    r = mp.run_async("""
+        await aioservice.boot(debug=False)
+        print([s.name for s in aioservice.init(debug=False)])
+    """)
+    assert r.rc == 0, r
+    assert ("[ ERROR ] ./aioservices/services/tick_service.py: tick: not configured: "
+            "MemoryError: memory allocation failed, allocating 232 bytes") in r.lines, r
+    assert r.lines[-1] == "['other']", r

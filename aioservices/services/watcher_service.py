@@ -112,13 +112,14 @@ class WatcherService(Service):
         except MemoryError:
             pass
         print("[ ERROR ] watcher", "resetting", line, sep=": ")  # allocates nothing
+        safemode.note(line)  # the reason first: the report may take the last of the heap
         try:
             import aiowatcher
 
             aiowatcher.save(self, line)  # the journal's line and the report file
         except Exception:  # no room to load it or to write: the reset goes on
             pass
-        safemode.reset(status, line)
+        safemode.reset(status)
 
     # -- one round: every service once; on a tick (lag not None: every
     # period) also the running ones, and the watchdog

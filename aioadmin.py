@@ -1,0 +1,73 @@
+# aioadmin: the calls a user makes at the prompt about services that do
+# not start or stop anything: list, status, traceback, and services.config
+# (config, enable, disable, get_config). aioservice loads it for the call
+# and lets go of it after, as it does aiomanager (which boots and loads).
+import sys
+
+import aioctl
+from aioclass import Failed
+from aioservice import errors, registry
+
+
+def list_services():
+    """Names of the services found in aioservices/services/."""
+    import aiodiscover as found
+
+    return sorted(found.find())
+
+
+def status(name=None):
+    """One [ OK ] / [ ERROR ] line per service (or for name)."""
+    for n in sorted(registry) if name is None else [name]:
+        svc = registry.get(n)
+        if svc is None:
+            print("[ ERROR ] %s: no such service" % n)
+        elif isinstance(svc, Failed):
+            print("[ ERROR ] %r not loaded: %s: %s" % (svc, type(svc.exc).__name__, svc.exc))
+        elif n in errors:
+            print("[ ERROR ] " + errors[n])
+        elif svc.loaded:
+            print("[ OK ] %r loaded" % (svc,))
+        else:
+            print("[ -- ] %r %s" % (svc, "enabled" if svc.enabled else "disabled"))
+
+
+def traceback(name):
+    """Print why name failed: its import traceback, or its task's traceback."""
+    svc = registry.get(name)
+    if isinstance(svc, Failed):
+        sys.print_exception(svc.exc)
+    elif name + ".service" in aioctl.group().recs:
+        aioctl.traceback(name + ".service")
+    else:
+        print("%s: no traceback" % name)
+
+
+def config(name, enabled, *args, **kwargs):
+    """Set name's entry in services.config: enabled, and args/kwargs when given."""
+    import aioconfig
+
+    return aioconfig.update(name, enabled, args or None, kwargs)
+
+
+def enable(name):
+    """Mark name enabled in services.config."""
+    import aioconfig
+
+    return aioconfig.update(name, enabled=True)
+
+
+def disable(name):
+    """Mark name disabled in services.config (it is not imported at the next start)."""
+    import aioconfig
+
+    return aioconfig.update(name, enabled=False)
+
+
+def get_config(name=None):
+    """services.config as a dict (or name's entry), "${VAR}"s left as written."""
+    import aioconfig
+
+    conf = aioconfig.read()
+    return conf if name is None else conf.get(name)
+
