@@ -11,7 +11,7 @@ class ClockService(Service):
         super().__init__(name)
         self.info = "Clock sync (needs the network)"
         self.type = "core.service"
-        self.docs = "examples/clock_service.py"
+        self.docs = "README.md#services"
         self.kwargs = {"require": ["wifi"]}
 
     @aioctl.aiotask

@@ -14,7 +14,7 @@ class HelloService(Service):
         self.info = "Hello example runner v1.0"
         self.type = "runtime.service"
         self.enabled = True
-        self.docs = "examples/hello_service.py"
+        self.docs = "README.md#services"
         self.args = [2, 5]
         self.kwargs = {"on_stop": self.on_stop, "on_error": self.on_error}
         self.n_loop = 0

@@ -12,7 +12,7 @@ class WifiService(Service):
         super().__init__(name)
         self.info = "Network setup (simulated on the unix port)"
         self.type = "core.service"
-        self.docs = "examples/wifi_service.py"
+        self.docs = "README.md#services"
         self.kwargs = {"ssid": "mpsysd", "psk": ""}
 
     @aioctl.aiotask

@@ -11,7 +11,7 @@ class WorldService(Service):
         super().__init__(name)
         self.info = "World example: runs on a schedule"
         self.type = "schedule.service"
-        self.docs = "examples/world_service.py"
+        self.docs = "README.md#services"
         self.schedule = {"start_in": 4, "repeat": 15}
         self.runs = 0
 

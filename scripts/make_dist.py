@@ -24,7 +24,8 @@ def build(out):
         target = os.path.join(out, dest)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if make_packages.compiled(src):  # as app.json's mpy/ files are compiled
-            make_packages.compile_module(src, target[:-3] + ".mpy", os.path.basename(src))
+            make_packages.compile_module(src, target[:-3] + ".mpy",
+                                         make_packages.compile_mpy.source_name(src))
         else:
             shutil.copy(os.path.join(ROOT, src), target)
 

@@ -75,7 +75,7 @@ def compiled(src):
 
 def mpy_files():
     """(path in mpy/, source, name in its tracebacks) of each compiled module."""
-    return [(on_board(src)[:-3] + ".mpy", src, os.path.basename(src))
+    return [(on_board(src)[:-3] + ".mpy", src, compile_mpy.source_name(src))
             for _, src in source_packages()["app-src.json"] if compiled(src)]
 
 

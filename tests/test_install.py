@@ -11,6 +11,7 @@ import sys
 import pytest
 from mpremote import mip
 
+import compile_mpy
 import make_packages
 from conftest import MICROPYTHON, MICROPYTHON32, ROOT, service_file
 
@@ -131,13 +132,14 @@ def test_the_check_names_a_changed_missing_or_left_over_mpy(tmp_path):
     assert sorted(stale) == ["aioctl.mpy", "aioservices/gone.mpy", "journal.mpy"]
 
 
-def test_compiled_modules_name_their_file_alone():
-    # tracebacks say File "journal.py", the same on every machine, and the
-    # name (a permanent qstr on the board) is short
+def test_compiled_modules_name_their_module_in_tracebacks():
+    # tracebacks say File "journal", the same on every machine: the module's
+    # own name, which the board has interned already (a file name would be
+    # one more permanent qstr per module)
     for path, src, name in make_packages.mpy_files():
         with open(os.path.join(ROOT, make_packages.MPY, path), "rb") as f:
             head = f.read(64)
-        assert name == os.path.basename(src) and head[:2] == b"M\x06", (path, head)
+        assert name == compile_mpy.source_name(src) and head[:2] == b"M\x06", (path, head)
         # after the header and two counts comes the first qstr, the source's name
         assert 6 < head.find(name.encode() + b"\0") <= 10, (path, head)
 
