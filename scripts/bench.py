@@ -390,10 +390,17 @@ def app_rows():
             return "no: " + ("MemoryError at boot" if r["memory_error"] else "did not run")
         return "%s MemoryError; min largest %d" % (r["errors"] or "no", r["low"])
 
+    def good(r):
+        return not r["errors"] and r["low"] >= 4096
+
     r = seen[32]
     rows.append(("c. 100 load/unload rounds + views, 64K", churned(r),
                  churned(seen[64]) + " (128K)", "", "none; >= 4096",
                  "low" in r and not r["errors"] and not r["memory_error"] and r["low"] >= 4096))
+    small = {32: bench_app.smallest_heap(churn, 32, 48, 160, good=good),
+             64: bench_app.smallest_heap(churn, 64, 48, 320, good=good)}
+    rows.append(("   smallest heap c holds in (no MemoryError, largest >= 4 KB)", kb(small[32]),
+                 kb(small[64]), "", "<= 64K", small[32] is not None and small[32] <= 64))
     return rows
 
 

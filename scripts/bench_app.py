@@ -198,6 +198,9 @@ def run_app(tree, bits, heap):
     for f in ("safemode.count", "services.config.new"):
         if os.path.exists(os.path.join(tree, f)):
             os.remove(os.path.join(tree, f))
+    churn = os.path.join(tree, "lib", "aioservices", "services", "churn_service.mpy")
+    if os.path.exists(churn):  # moved there by an earlier run's probe: out of services/ again
+        os.rename(churn, os.path.join(tree, "churn_service.mpy"))
     typed, keys = os.pipe()  # keys stays open here until the app has exited
     try:
         res = subprocess.run([INTERPRETER[bits], "-X", "heapsize=" + heap, "-c",
@@ -222,16 +225,21 @@ def run_app(tree, bits, heap):
     return seen
 
 
-def smallest_heap(tree, bits, low_k, high_k, step_k=8):
+def smallest_heap(tree, bits, low_k, high_k, step_k=8, good=None):
     """The smallest heap (K, a multiple of step_k) in which the app boots
-    and runs, by bisection; None if not even high_k."""
+    and runs (and good(seen) holds, when given), by bisection; None if not
+    even high_k."""
+    def fits(k):
+        seen = run_app(tree, bits, "%dK" % k)
+        return seen["ok"] and (good is None or good(seen))
+
     sizes = list(range(low_k, high_k + 1, step_k))
-    if not run_app(tree, bits, "%dK" % sizes[-1])["ok"]:
+    if not fits(sizes[-1]):
         return None
     lo, hi = -1, len(sizes) - 1  # sizes[hi] works
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if run_app(tree, bits, "%dK" % sizes[mid])["ok"]:
+        if fits(sizes[mid]):
             hi = mid
         else:
             lo = mid
