@@ -138,7 +138,12 @@ async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
             raise
         print(STOPPED)
     except Exception as e:  # the prompt outlives the user's mistakes
+        import io
         import sys
 
-        sys.print_exception(e)
+        text = io.StringIO()
+        sys.print_exception(e, text)
+        for line in text.getvalue().split("\n"):  # as the REPL shows it: without this frame
+            if line and 'File "aiopromptx"' not in line:
+                print(line)
     return None, block

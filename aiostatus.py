@@ -104,7 +104,8 @@ def _details(name, view, now):
         print("    Loaded: %r" % (svc,))
         print("    Active: status: %s" % summary(view, now))
         print("    Type: %s" % getattr(svc, "type", "?"))
-        print("    Docs: %s" % getattr(svc, "docs", ""))
+        if getattr(svc, "docs", ""):  # a service may have none
+            print("    Docs: %s" % svc.docs)
         if hasattr(svc, "show"):
             try:
                 print("    %s: %s" % svc.show())

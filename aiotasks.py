@@ -209,7 +209,11 @@ def lookup(attr):
     if hasattr(aiotools, attr):
         return released(getattr(aiotools, attr), ("aiotools",))
     module = _VIEWS.get(attr, "aiostatus")
-    view = getattr(__import__(module), attr)
+    view = getattr(__import__(module), attr, None)
+    if view is None:  # a typo at the prompt, most likely: say so, and load nothing
+        for m in (module, "aioview", "aiotools"):
+            sys.modules.pop(m, None)
+        raise AttributeError("aioctl has no %r; help(aioctl) lists its calls" % attr)
     if attr == "follow":  # a coroutine function: it runs on
         return view
     return released(view, (module, "aioview", "aiotools", "aiogrep"))

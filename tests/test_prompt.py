@@ -380,6 +380,12 @@ def test_memory_error_and_other_errors_leave_the_prompt_working(term):
     term.ask("1+1", r"^2$")
     seen = term.ask("1 / 0", r"^ZeroDivisionError: .*$")
     assert "Traceback (most recent call last):" in seen
+    assert "aiopromptx" not in seen, seen  # the prompt's own frame is not the user's
+    # a typo in a call of aioctl: one line that says what to do
+    seen = term.ask("aioctl.stauts()", r"^AttributeError: .*$")
+    assert "AttributeError: aioctl has no 'stauts'; help(aioctl) lists its calls" in seen, seen
+    term.line("import sys")
+    term.ask("'aiostatus' in sys.modules", r"^False$")  # and nothing stays loaded for it
     term.ask("undefined_name", r"^NameError: .*undefined_name.*$")
     term.ask("2+2", r"^4$")
     term.line("async def boom():")

@@ -365,6 +365,24 @@ def test_user_stop_cancels_a_planned_restart_and_holds(mp):
     assert r.lines[-1] == "ValueError: flaky run 1", r
 
 
+def test_a_user_stop_of_a_failed_service_is_not_taken_for_on_stop_failing(mp):
+    # asyncmd's services return the exception from on_error; the record kept
+    # it beside the failure, and once held as stopped that read as "on_stop
+    # raised" (in status, and said by the watcher)
+    hooked = FLAKY.replace("    @aioctl.aiotask", "    def on_error(self, e, *args, **kwargs):\n"
+                           "        return e\n\n    @aioctl.aiotask")
+    r = watch(mp, {"flaky": hooked, "steady": STEADY}, {"flaky": {"restart_delay": 0.3}}, """
+        await asyncio.sleep_ms(100)  # flaky failed once; its restart is planned
+        print(aioctl.stop("flaky.service"))
+        await asyncio.sleep_ms(500)
+        aioctl.group().color = False
+        aioctl.status("flaky.service", log=False)
+    """)
+    assert r.rc == 0, r
+    assert "on_stop raised" not in r.out, r
+    assert re.fullmatch(r"● flaky.service: status: stopped @ .* --> result: None", r.lines[-1]), r
+
+
 def test_default_policy_reaches_the_start_limit(mp):
     # No policy in the config: the defaults must end a service that fails at
     # once every time in start-limit-hit (the window covers the burst).
