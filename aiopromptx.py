@@ -142,8 +142,9 @@ async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
         import sys
 
         text = io.StringIO()
-        sys.print_exception(e, text)
-        for line in text.getvalue().split("\n"):  # as the REPL shows it: without this frame
+        sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
+        shown = text.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
+        for line in shown.split("\n"):  # as the REPL shows it: without this frame
             if line and 'File "aiopromptx"' not in line:
                 print(line)
     return None, block
