@@ -74,8 +74,13 @@ def __getattr__(attr):
         import aioshutdown
 
         return getattr(aioshutdown, attr)
-    module = __import__("aioadmin" if attr in _ADMIN else "aiomanager")
-    func = getattr(module, "list_services" if attr == "list" else attr)
+    name = "aioadmin" if attr in _ADMIN else "aiomanager"
+    loaded = name in sys.modules
+    func = getattr(__import__(name), "list_services" if attr == "list" else attr, None)
+    if func is None:  # a typo at the prompt, most likely: say so, and keep nothing loaded
+        if not loaded:
+            sys.modules.pop(name, None)
+        raise AttributeError("aioservice has no %r; help(aioservice) lists its calls" % attr)
     if attr == "boot":  # a coroutine function, awaited once by main.py
         return func
     import aiotasks  # a call at the prompt gives the manager's RAM back, as a view does

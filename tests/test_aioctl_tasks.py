@@ -211,6 +211,21 @@ def test_unknown_names_say_so_in_one_line(mp):
                        "['alpha', 'beta']"]
 
 
+def test_a_misspelt_call_is_one_line_that_points_to_help_and_loads_nothing(mp):
+    r = mp.run_async("""
+        import sys
+        for module, name in ((aioctl, "stauts"), (aioservice, "stauts")):
+            try:
+                getattr(module, name)()
+            except AttributeError as e:
+                print(e)
+        print([m for m in ("aiostatus", "aioview", "aiotools", "aiomanager") if m in sys.modules])
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["aioctl has no 'stauts'; help(aioctl) lists its calls",
+                       "aioservice has no 'stauts'; help(aioservice) lists its calls", "[]"], r
+
+
 def test_tasks_gives_joinable_awaitables(mp):
     r = mp.run_async("""
         from mptest import returns, divide, forever
