@@ -166,6 +166,7 @@ def _discover(names, conf, env, log):
         if names is None and not svc.enabled:
             registry.pop(name)
             found.unload(name)
+    sys.modules.pop("aiodiscover", None)  # what it imported is the services' now
 
 
 def _keep_secrets(kw):
@@ -293,8 +294,10 @@ def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True)
     started. Returns the services started.
     """
     log = _app_log(log)
-    conf, env = _settings(config, log)
-    _discover(None, conf, env, log)
+    if not aioservice.settings:  # else boot() has just found and imported them all
+        conf, env = _settings(config, log)
+        _discover(None, conf, env, log)
+    aioservice.settings = None
     kinds = ("runtime.service", "schedule.service") if init_schedule else ("runtime.service",)
     chosen = {n: s for n, s in registry.items()
               if not isinstance(s, Failed) and s.type in kinds and n not in errors}
@@ -307,6 +310,7 @@ def _start_ordered(chosen, debug, log, debug_log):
     # requirements outside this start (core services, running ones) are checked when due
     names, problems = order({n: [r for r in s.require if r in chosen or r not in registry]
                              for n, s in chosen.items()})
+    sys.modules.pop("aioorder", None)  # ordered: needed no more
     for n, why in problems.items():
         _problem(n, "%s: %s: not started: %s" % (chosen[n].path, n, why), log)
     started = []
@@ -341,6 +345,7 @@ async def boot(debug=True, log=None, debug_log=False, config=True):
     core = {n: s for n, s in registry.items()
             if not isinstance(s, Failed) and s.type == "core.service"}
     names, problems = order({n: s.require for n, s in core.items()})
+    sys.modules.pop("aioorder", None)
     outcome = {}
     for n, why in problems.items():
         outcome[n] = why
