@@ -387,7 +387,8 @@ def app_rows():
 
     def churned(r):
         if "low" not in r:
-            return "no: " + ("MemoryError at boot" if r["memory_error"] else "did not run")
+            return "no: " + ("MemoryError before the rounds" if r["memory_error"]
+                             else "did not run")
         return "%s MemoryError; min largest %d" % (r["errors"] or "no", r["low"])
 
     def good(r):
