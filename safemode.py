@@ -2,7 +2,9 @@
 # is counted in a small file (written atomically); a run that stays healthy
 # long enough clears the count. After `limit` boots in a row that never got
 # there, main.py boots in safe mode: core services and the prompt only.
-COUNT_FILE = "safemode.count"
+# RAM: what the running app needs (healthy, note, reset) stays here; the
+# boot's count (begin, line), an orderly stop's and leave() are in
+# safemodex, loaded for one use and let go of at once.
 EXIT_RESET = 75  # unix port: a reset was asked for (make run starts the app again)
 EXIT_WATCHDOG = 76  # unix port: the software watchdog bit (make run starts it again)
 REASON_FILE = "safemode.reason"  # why the last reset happened, written just before it
@@ -15,45 +17,24 @@ reason = ""  # why the previous boot ended in a reset (from REASON_FILE), if it 
 pending = 0  # the unix watchdog bit: the Ctrl-C it sent ends in a reset with this status
 
 
-def _read():
-    import atomicfile
+def _x():
+    import sys
 
-    try:  # no file, garbage or a cut write: start again
-        return max(0, int(atomicfile.read(COUNT_FILE, 32) or 0))
-    except (OSError, ValueError, UnicodeError):
-        return 0
+    import safemodex
 
-
-def _write(n):
-    import atomicfile
-
-    atomicfile.write(COUNT_FILE, str(n))
+    del sys.modules["safemodex"]
+    return safemodex
 
 
-def begin(limit=3):
-    """Count this boot; True when it must be in safe mode: `limit` boots in
-    a row before it never ran healthy."""
-    global active, boots, reason
-    try:
-        with open(REASON_FILE) as f:
-            reason = f.read(200)
-        import os
-
-        os.remove(REASON_FILE)
-    except (OSError, UnicodeError):
-        pass
-    boots = _read() + 1
-    _write(boots)
-    active = boots > limit
-    return active
+def __getattr__(attr):
+    # begin(), line(), stopped_in_order(), leave(), COUNT_FILE: see safemodex
+    return getattr(_x(), attr)
 
 
 def healthy():
     """This boot ran healthy long enough: the crash-loop count starts again."""
-    global boots
-    if boots:
-        boots = 0
-        _write(0)
+    if boots:  # the watcher says so every healthy round: nothing to load then
+        _x().count(0)
 
 
 async def healthy_after(seconds):
@@ -62,21 +43,6 @@ async def healthy_after(seconds):
 
     await asyncio.sleep(seconds)
     healthy()
-
-
-def stopped_in_order():
-    """This boot ended in an orderly stop (Ctrl-C, shutdown()): it does not
-    count as a boot that never ran healthy."""
-    global boots
-    if boots:
-        boots -= 1
-        _write(boots)
-
-
-def line():
-    return ("SAFE MODE: %d boots in a row did not run healthy; only core services and the "
-            "prompt run. Fix the cause, then `import safemode; safemode.leave()` to boot "
-            "normally." % (boots - 1))
 
 
 def note(why):
@@ -98,12 +64,4 @@ def reset(status=EXIT_RESET, why=None):
     except Exception:  # ImportError, or MemoryError making it
         i = status - EXIT_RESET
         raise _EXITS[i] if 0 <= i < len(_EXITS) else SystemExit(status)
-    reset()
-
-
-def leave():
-    """Leave safe mode: clear the count and reset into a normal boot."""
-    global boots
-    boots = 0
-    _write(0)
     reset()
