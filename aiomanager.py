@@ -265,6 +265,12 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
         print("%s.service is running: it stops and starts again with its file's new code" % name)
     conf, env = _settings(config, log)
     _discover([name], conf, env, log)
+    # a load starts afresh: no restart the watcher planned for the old run
+    # (if this one does not start, none is promised), and no backoff from it
+    aioctl.group().planned.pop(name + ".service", None)
+    watcher = registry.get("watcher")
+    if name != "watcher" and hasattr(watcher, "reset_failed"):
+        watcher.reset_failed(name)  # pyright: ignore[reportOptionalMemberAccess]
     svc = registry.get(name)
     if svc is None or isinstance(svc, Failed) or name in errors:
         return None

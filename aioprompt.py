@@ -103,7 +103,8 @@ async def prompt(scope=None):
                     # is in the rare half, loaded for the line and let go of
                     src, block = await _x("enter")(src, block, line.decode(), c == 3, g,
                                                    reader, board, kbd)
-                    text = "mpsysd> " if src is None else "...     "
+                    # "... " has no indent of its own: what is typed is what runs
+                    text = "mpsysd> " if src is None else "... "
                     w(text)
                 elif 32 <= c < 127 or c == 9 or not raw:  # a cooked terminal edited the line
                     t = 1

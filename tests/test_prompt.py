@@ -259,9 +259,9 @@ def test_top_level_await_and_the_prompt_keeps_its_globals(term):
 
 def test_multi_line_blocks_continue_with_dots_until_an_empty_line(term):
     term.line("def add(a, b):")
-    term.expect(r"^\.\.\.     $")
+    term.expect(r"^\.\.\. $")
     term.line("    return a + b")
-    term.expect(r"^\.\.\.     $")
+    term.expect(r"^\.\.\. $")
     term.line("")
     term.expect(r"^mpsysd> ")
     term.ask("add(2, 3)", r"^5$")
@@ -295,7 +295,7 @@ def test_multi_line_blocks_continue_with_dots_until_an_empty_line(term):
     term.line("")
     term.expect(r"^in\nout$")
     term.line("values = [1,")  # an open bracket goes on too, and ends with it
-    term.expect(r"^\.\.\.     $")
+    term.expect(r"^\.\.\. $")
     term.line("  2]")
     term.expect(r"^mpsysd> ")
     term.ask("values", r"^\[1, 2\]$")

@@ -113,6 +113,24 @@ def test_torn_count_file_starts_again(mp):
     assert r.lines == ["False 1"], r
 
 
+
+def test_safemode_keeps_only_what_the_running_app_needs(mp):
+    # the boot's count, the line, an orderly stop load safemodex for one call
+    mp.write("safemode.count", "4")
+    r = mp.run("""
+        import sys, safemode
+        print(safemode.begin(3), safemode.boots, "safemodex" in sys.modules)
+        print(safemode.line()[:39], "atomicfile" in sys.modules)
+        safemode.stopped_in_order()
+        print(safemode.boots, open("safemode.count").read())
+        safemode.healthy()
+        print(safemode.boots, open("safemode.count").read(), "safemodex" in sys.modules)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["True 5 False", "SAFE MODE: 4 boots in a row did not run False",
+                       "4 4", "0 0 False"], r
+
+
 SHUTDOWN_SERVICES = {
     "base": service_file("base", attrs="self.kwargs = {'on_stop': self.bye}").replace(
         "    @aioctl.aiotask", "    def bye(self, *a, **k):\n        print('stop base')\n"

@@ -249,3 +249,29 @@ print(aioschedule.replan(), (aioschedule.next_run("nightly") + 1800000) // 36000
 """, bits=32, heap="64K")
     assert r.rc == 0, r
     assert r.lines == ["26", "[600, 87000] (2026, 1, 3, 3, 0, 0)", "24", "1 23"], r
+
+
+def test_the_rare_half_is_let_go_of_after_each_call(mp):
+    # aioschedule stays imported while schedules exist; planning, a user's
+    # stop and start, and the checks load aioschedulex for one call only.
+    r = mp.run_async("""
+        import sys, aioschedule
+        async def job():
+            return 1
+        aioctl.enter(job, (), {}, "job", start=False)
+        aioschedule.schedule("job", start_in=0.05, repeat=0.05)
+        print("aioschedulex" in sys.modules)
+        try:
+            aioschedule.check({"every": 5})
+        except ValueError as e:
+            print(e)
+        aioctl.stop("job")
+        print(sorted(aioschedule.schedules()), "aioschedulex" in sys.modules)
+        aioctl.start("job")
+        await asyncio.sleep_ms(80)
+        print(aioschedule.next_run("job") is not None, aioschedule.replan(),
+              "aioschedulex" in sys.modules)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["False", "unknown schedule key 'every' (known: start_in, at, repeat)",
+                       "[] False", "True 0 False"], r

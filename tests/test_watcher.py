@@ -383,6 +383,26 @@ def test_a_user_stop_of_a_failed_service_is_not_taken_for_on_stop_failing(mp):
     assert re.fullmatch(r"● flaky.service: status: stopped @ .* --> result: None", r.lines[-1]), r
 
 
+def test_a_load_that_cannot_start_the_service_promises_no_restart(mp):
+    # flaky failed and its restart is planned; a load() whose config now
+    # requires a missing service does not start it: status must not go on
+    # saying "restart in 0 ms", and a load later starts its backoff afresh
+    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, {"flaky": {"restart_delay": 5}}, """
+        await asyncio.sleep_ms(100)
+        print("planned", "flaky.service" in aioctl.group().planned)
+        aioservice.config("flaky", True, require=["ghost"])
+        print(aioservice.load("flaky"))
+        await asyncio.sleep_ms(300)
+        print("planned", "flaky.service" in aioctl.group().planned)
+        aioctl.status("flaky.service", log=False)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "planned True", r
+    assert "flaky: not started: requires missing service: ghost" in r.out, r
+    assert "planned False" in r.lines, r
+    assert "restart in" not in r.lines[-1] and "status: failed" in r.lines[-1], r
+
+
 def test_default_policy_reaches_the_start_limit(mp):
     # No policy in the config: the defaults must end a service that fails at
     # once every time in start-limit-hit (the window covers the burst).
