@@ -78,6 +78,13 @@ def start(log, settings, running):
 
 async def start_up(log, settings, running):
     """Boot, start the services, then the prompt; returns once they run."""
+    # What stays as long as the app comes first, low in the heap. Loaded
+    # later, among the manager's passing work, it would cut the heap the
+    # manager leaves into small pieces (first fit, and nothing moves).
+    import aioclass  # noqa: F401  (every service's base class)
+    import aioservices.services  # noqa: F401  (the services' package)
+    from asyncio import Event, gather  # noqa: F401  (asyncio's lazy parts the boot uses)
+
     aioctl.add(aioctl.loop_lag, name="loop.lag")
     safe = safemode.begin(settings["SAFE_MODE_AFTER"])
     ok = True  # a start that failed does not count as a healthy boot

@@ -86,18 +86,18 @@ def _import(name, path, log):
 
 def _entries(names, conf, env):
     """{name: its checked config entry, None, or the ConfigError to say}, made
-    before any service is imported, so that aioconfig's RAM is theirs then."""
-    if not conf:
-        return {}
-    import aioconfig
-
+    before any service is imported, so that the config's RAM is theirs then."""
     out = {}
-    for name in names:
-        try:
-            out[name] = aioconfig.entry(conf, name, env)
-        except aioconfig.ConfigError as e:
-            out[name] = e
-    sys.modules.pop("aioconfig", None)
+    if conf:
+        import aioconfig
+
+        for name in names:
+            try:
+                out[name] = aioconfig.entry(conf, name, env)
+            except aioconfig.ConfigError as e:
+                out[name] = e
+    for module in ("aioconfig", "atomicfile"):  # read and checked: needed no more
+        sys.modules.pop(module, None)
     return out
 
 
@@ -173,7 +173,7 @@ def _keep_secrets(kw):
     # Values of secret kwargs (psk, token...) never reach the journal.
     mask = getattr(aioctl.group().log, "mask", None)  # a journal can keep them out
     if mask:
-        from aiotools import is_secret
+        from aiosecret import is_secret
 
         for k, v in kw.items():
             if isinstance(v, str) and is_secret(k):

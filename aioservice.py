@@ -51,7 +51,7 @@ async def wait_for_shutdown(timeout=None):
 # what release() forgets: the manager, and what a boot brings in as well (the
 # task views, the occasional calls, the wildcards); each loads again when needed
 _MANAGER = ("aiomanager", "aioadmin", "aiodiscover", "aioconfig", "aioorder", "atomicfile",
-            "aioview", "aiotools", "aiogrep")
+            "aiosecret", "aioview", "aiotools", "aiogrep")
 
 
 def release():

@@ -71,7 +71,7 @@ def summary(view, now):
 
 def kwargs_text(kw):
     """kwargs for a person: plain data as it is, objects by name, secrets masked."""
-    from aiotools import is_secret
+    from aiosecret import is_secret
 
     parts = []
     for k in sorted(kw):

@@ -2,7 +2,7 @@
 # (through aioctl's module __getattr__, and let go of after it): result(),
 # restart(), delete(), tasks(), debug(), reset(), set_log(), how a task is
 # named, what a stop of a failed task holds, the last failure kept for
-# traceback(), which kwargs are secret, and Ctrl-C in a blocking call.
+# traceback(), and Ctrl-C in a blocking call.
 import asyncio
 import sys
 
@@ -107,16 +107,6 @@ def tasks():
     """Awaitables for the running tasks; each returns the task's result."""
     recs = aioctl.group().recs
     return [aiotasks.join(n) for n in aioctl.select() if recs[n][END] is None]
-
-
-# Words that make a kwarg secret: its value is masked in every view and
-# kept out of the journal.
-SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "psk")
-
-
-def is_secret(key):
-    key = key.lower()
-    return any(word in key for word in SECRET_WORDS)
 
 
 def set_log(stream):

@@ -31,7 +31,7 @@ def get_name(cmd, required=True):
 
 
 def _masked(value, key=""):
-    from aiotools import is_secret
+    from aiosecret import is_secret
 
     if isinstance(value, dict):
         return {k: _masked(v, k) for k, v in value.items()}
