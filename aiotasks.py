@@ -204,14 +204,13 @@ def lookup(attr):
     mine = globals().get(attr)
     if mine is not None:
         return mine
-    import aiotools
+    from gc import collect
 
-    if hasattr(aiotools, attr):
-        return released(getattr(aiotools, attr), ("aiotools",))
-    module = _VIEWS.get(attr, "aiostatus")
+    collect()  # what the last call let go of is free: its code loads into whole holes
+    module = _VIEWS.get(attr, "aiotools")
     view = getattr(__import__(module), attr, None)
     if view is None:  # a typo at the prompt, most likely: say so, and load nothing
-        for m in (module, "aioview", "aiotools"):
+        for m in (module, "aioview"):
             sys.modules.pop(m, None)
         raise AttributeError("aioctl has no %r; help(aioctl) lists its calls" % attr)
     if attr == "follow":  # a coroutine function: it runs on
@@ -219,9 +218,9 @@ def lookup(attr):
     return released(view, (module, "aioview", "aiotools", "aiogrep"))
 
 
-# Where the views that are not status lines live (the rest: aiostatus)
-_VIEWS = {"top": "aiotop", "stats": "aiotop", "info": "aiotop", "result_all": "aiotop",
-          "log": "aiocat", "follow": "aiocat"}
+# Where the views live; the other occasional calls are aiotools'
+_VIEWS = {"status": "aiostatus", "traceback": "aiostatus", "top": "aiotop", "stats": "aiotop",
+          "info": "aiotop", "result_all": "aiotop", "log": "aiocat", "follow": "aiocat"}
 
 
 def released(func, modules):

@@ -46,6 +46,12 @@ def trouble():
     return bad + [n for n in EXPECT if n not in tasks or tasks[n].state != "running"]
 
 
+def typed(line):
+    # A line typed at the prompt: compiled, and run in a frame of its own
+    # (a call made in look()'s own frame could stay referenced from it).
+    return eval(line, globals())
+
+
 async def probe():
     try:
         await look()
@@ -60,9 +66,8 @@ async def look():
 
     await asyncio.sleep_ms(WAIT_MS)
     bad = trouble()
-    aioctl.status()
-    aioctl.top()
-    aioctl.log()
+    for line in ("aioctl.status()", "aioctl.top()", "aioctl.log()"):
+        typed(line)
     low, errors = 0, 0
     if ROUNDS:  # a module of its own: a and b do not carry its code
         from bench_churn import churn
