@@ -91,26 +91,30 @@ CHURN_PROBE = """\
 import asyncio
 
 import aioctl
+import aioservice
 from heapinfo import heap
+
+VIEWS = ("aioctl.status()", "aioctl.status('churn.service', debug=True)", "aioctl.top()",
+         "aioctl.stats()", "aioservice.status()", "aioctl.log()")
+
+
+def typed(line):
+    # A line typed at the prompt: compiled, and run in a frame of its own.
+    return eval(line, globals())
 
 
 async def churn(rounds):
     import os
-    import aioservice
 
     low, errors = 1 << 30, 0
     os.rename("churn_service.mpy", "lib/aioservices/services/churn_service.mpy")
     for i in range(rounds):
         try:
-            aioservice.load("churn")
+            typed("aioservice.load('churn')")
             await asyncio.sleep_ms(10)
-            aioctl.status()
-            aioctl.status("churn.service", debug=True)
-            aioctl.top()
-            aioctl.stats()
-            aioservice.status()
-            aioctl.log()
-            aioservice.unload("churn")
+            for line in VIEWS:
+                typed(line)
+            typed("aioservice.unload('churn')")
         except MemoryError:
             errors += 1
         await asyncio.sleep_ms(10)

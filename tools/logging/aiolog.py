@@ -2,6 +2,8 @@
 # (getLogger, levels, info/warning/error...), for boards and the unix port
 # where that package is not installed. Lines go to one stream (stdout, or a
 # journal): "2026-01-02 10:00:00 [name] [LEVEL] message".
+# RAM: the level methods are shared with service_logger's ServiceLogger (a
+# subclass), which differs only in what _emit does with a line.
 import sys
 import time
 
@@ -38,6 +40,11 @@ class Logger:
         return level >= self.level
 
     def log(self, level, msg, *args):
+        self._emit(level, None, msg, args)
+
+    def _emit(self, level, method, msg, args):
+        # one line at level, if the logger's level lets it through; method
+        # is the name of the call that made it (a ServiceLogger passes it on)
         if level < self.level:
             return
         if args:
@@ -48,22 +55,22 @@ class Logger:
             % (t[:6] + (self.name, _NAMES.get(level, level), msg)))
 
     def debug(self, msg, *args):
-        self.log(DEBUG, msg, *args)
+        self._emit(DEBUG, "debug", msg, args)
 
     def info(self, msg, *args):
-        self.log(INFO, msg, *args)
+        self._emit(INFO, "info", msg, args)
 
     def warning(self, msg, *args):
-        self.log(WARNING, msg, *args)
+        self._emit(WARNING, "warning", msg, args)
 
     def error(self, msg, *args):
-        self.log(ERROR, msg, *args)
+        self._emit(ERROR, "error", msg, args)
 
     def critical(self, msg, *args):
-        self.log(CRITICAL, msg, *args)
+        self._emit(CRITICAL, "critical", msg, args)
 
     def exception(self, msg, *args):
-        self.log(ERROR, msg, *args)
+        self._emit(ERROR, "error", msg, args)
 
 
 _loggers = {}

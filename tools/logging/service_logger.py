@@ -1,13 +1,15 @@
 # service_logger: a logger for one service (or child task). It puts
 # "[hello.service]" before each message and has its own level, in front of
 # any logger with info/error... methods: micropython-lib `logging` or aiolog.
+# It is an aiolog Logger whose lines go to that logger's method of the same
+# name instead of a stream: the level methods are aiolog's, not a copy.
 
-from aiolog import level_of  # one table of level names
+from aiolog import Logger, level_of
 
 
-class ServiceLogger:
+class ServiceLogger(Logger):
     def __init__(self, log, prefix, level="INFO"):
-        self.log = log
+        self.log = log  # the logger in front of which it stands (hides Logger.log)
         self.name = prefix
         self.prefix = "[%s] " % prefix
         self.level = level_of(level)
@@ -18,27 +20,6 @@ class ServiceLogger:
         log.level = self.level
         return log
 
-    def setLevel(self, level):
-        self.level = level_of(level)
-
     def _emit(self, level, method, msg, args):
         if level >= self.level:
             getattr(self.log, method)(self.prefix + (msg % args if args else msg))
-
-    def debug(self, msg, *args):
-        self._emit(10, "debug", msg, args)
-
-    def info(self, msg, *args):
-        self._emit(20, "info", msg, args)
-
-    def warning(self, msg, *args):
-        self._emit(30, "warning", msg, args)
-
-    def error(self, msg, *args):
-        self._emit(40, "error", msg, args)
-
-    def critical(self, msg, *args):
-        self._emit(50, "critical", msg, args)
-
-    def exception(self, msg, *args):
-        self._emit(40, "error", msg, args)
