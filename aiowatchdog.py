@@ -1,8 +1,8 @@
 # aiowatchdog: on the unix port (no machine.WDT), the thread that plays the
 # hardware watchdog for the bundled watcher: when the event loop stops
 # ticking it saves why, names the running task and ends the process with
-# status 76. Small, as it stays loaded for as long as the app runs; what it
-# needs when it bites loads then.
+# status 76. Small, as it stays loaded for as long as the app runs: what it
+# says and saves when it bites is aiowatcher's, loaded then.
 import time
 
 import aioservice
@@ -25,18 +25,6 @@ def watch_loop(w):
 _dogs = 0
 
 
-def _running():
-    # The managed task the event loop is in (the one that blocks it), if any.
-    import aioctl
-    from asyncio import core  # pyright: ignore[reportAttributeAccessIssue]
-
-    cur = core.cur_task
-    for name, rec in aioctl.group().recs.items():
-        if cur is not None and rec[aioctl.TASK] is cur:
-            return name
-    return None
-
-
 def _dog(w):
     import os
 
@@ -48,21 +36,14 @@ def _dog(w):
         late = time.ticks_diff(time.ticks_ms(), w.beat)
         if late > w.wdt_ms and not safemode.pending:
             break
-    why = "watchdog: not fed for %d ms: event loop blocked" % late
-    try:
-        name = _running()
-        if name:
-            why += " in " + name
-    except Exception:  # the table changed under us: the reason without the name
-        pass
     safemode.pending = safemode.EXIT_WATCHDOG  # the Ctrl-C below is this reset
-    print("[ ERROR ] watcher: resetting: " + why)
+    why = "watchdog: not fed for %d ms: event loop blocked" % late
     try:
         import aiowatcher
 
-        aiowatcher.save(w, why)
-    except Exception as e:
-        print("[ ERROR ] watcher: report not saved: %r" % e)
+        why = aiowatcher.bite(w, why)  # names the task that blocks, says why, saves the report
+    except Exception:  # no heap to load it: the reason is said all the same
+        print("[ ERROR ] watcher: resetting: " + why)
     safemode.note(why)
     # Only the main thread can end the process with a status: a Ctrl-C
     # interrupts the blocked code there, and aioservice.shutdown() (which

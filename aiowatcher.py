@@ -2,8 +2,8 @@
 # (aioservices/services/watcher_service.py),
 # imported when first needed: describing an error (its kind, its traceback
 # as text), the error report and stats, show(), the line said at a start
-# limit, saving the report before a reset.
-# On the unix port the thread that plays the watchdog is in aiowatchdog.
+# limit, saving the report before a reset, and what the unix port's
+# watchdog (the thread in aiowatchdog) says and saves when it bites.
 import time
 
 import aioservice
@@ -134,3 +134,33 @@ def save(w, why):
 
         aioconfig.write({"reason": why, "report": str(report(w)), "stats": stats(w)},
                         w.report_file)
+
+
+def bite(w, why):
+    """The unix port's watchdog bites (aiowatchdog's thread, while the loop
+    is blocked): name the task that blocks it, say why, save the report.
+    Returns the reason."""
+    try:
+        name = _running()
+        if name:
+            why += " in " + name
+    except Exception:  # the table changed under us: the reason without the name
+        pass
+    print("[ ERROR ] watcher: resetting: " + why)
+    try:
+        save(w, why)
+    except Exception as e:
+        print("[ ERROR ] watcher: report not saved: %r" % e)
+    return why
+
+
+def _running():
+    # The managed task the event loop is in (the one that blocks it), if any.
+    import aioctl
+    from asyncio import core  # pyright: ignore[reportAttributeAccessIssue]
+
+    cur = core.cur_task
+    for name, rec in aioctl.group().recs.items():
+        if cur is not None and rec[aioctl.TASK] is cur:
+            return name
+    return None
