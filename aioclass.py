@@ -20,6 +20,8 @@ class Service:
     enabled = True
     docs = ""
     args = ()
+    schedule = None  # a schedule service's plan (see aioschedule)
+    require = ()  # names of the services that must run before this one
     log = None
     loaded = False
     checked_in = None  # ticks_ms of the last check_in()

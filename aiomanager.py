@@ -105,20 +105,25 @@ def _apply(svc, e, log):
     """Config entry e (see _entries) and attributes into svc.args/kwargs/
     schedule/require; False on error."""
     name = svc.name
-    svc.kwargs = dict(svc.kwargs)
-    svc.schedule = svc.kwargs.pop("schedule", getattr(svc, "schedule", None))
-    svc.require = svc.kwargs.pop("require", getattr(svc, "require", None)) or []
+    kw = svc.kwargs  # asyncmd's services could give these two as kwargs too
+    if "schedule" in kw:
+        svc.schedule = kw.pop("schedule")
+    if "require" in kw:
+        svc.require = kw.pop("require") or ()
     try:
         if isinstance(e, Exception):
             raise e
-        if e:
-                if e["enabled"] is not None:
-                    svc.enabled = e["enabled"]
-                if e["args"] is not None:
-                    svc.args = e["args"]
-                svc.kwargs.update(e["kwargs"])
-                svc.schedule = e["schedule"] or svc.schedule
-                svc.require = e["require"] or svc.require
+        if e:  # what differs from the class's defaults is set: each attribute costs heap
+            if e["enabled"] is not None:
+                svc.enabled = e["enabled"]
+            if e["args"] is not None:
+                svc.args = e["args"]
+            if e["schedule"]:
+                svc.schedule = e["schedule"]
+            if e["require"]:
+                svc.require = e["require"]
+            kw.update(e["kwargs"])
+            if e["policy"]:
                 svc.policy = dict(svc.policy, **e["policy"])
         if svc.type not in ("core.service", "runtime.service", "schedule.service"):
             raise ValueError("%s: %s: unknown type %r" % (svc.path, name, svc.type))
