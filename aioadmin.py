@@ -2,6 +2,8 @@
 # not start or stop anything: list, status, traceback, and services.config
 # (config, enable, disable, get_config). aioservice loads it for the call
 # and lets go of it after, as it does aiomanager (which boots and loads).
+# A name that is not a string, or (for the config) names no service file,
+# is one line of error: nothing is written for it.
 import sys
 
 import aioctl
@@ -16,9 +18,15 @@ def list_services():
     return sorted(found.find())
 
 
+def _named(name, exists=False):
+    import aiodiscover
+
+    return aiodiscover.check(name, exists)
+
+
 def status(name=None):
     """One [ OK ] / [ ERROR ] line per service (or for name)."""
-    for n in sorted(registry) if name is None else [name]:
+    for n in sorted(registry) if name is None else [_named(name)]:
         svc = registry.get(n)
         if svc is None:
             print("[ ERROR ] %s: no such service" % n)
@@ -34,7 +42,7 @@ def status(name=None):
 
 def traceback(name):
     """Print why name failed: its import traceback, or its task's traceback."""
-    svc = registry.get(name)
+    svc = registry.get(_named(name))
     if isinstance(svc, Failed):
         sys.print_exception(svc.exc)
     elif name + ".service" in aioctl.group().recs:
@@ -47,21 +55,21 @@ def config(name, enabled, *args, **kwargs):
     """Set name's entry in services.config: enabled, and args/kwargs when given."""
     import aioconfig
 
-    return aioconfig.update(name, enabled, args or None, kwargs)
+    return aioconfig.update(_named(name, True), enabled, args or None, kwargs)
 
 
 def enable(name):
     """Mark name enabled in services.config."""
     import aioconfig
 
-    return aioconfig.update(name, enabled=True)
+    return aioconfig.update(_named(name, True), enabled=True)
 
 
 def disable(name):
     """Mark name disabled in services.config (it is not imported at the next start)."""
     import aioconfig
 
-    return aioconfig.update(name, enabled=False)
+    return aioconfig.update(_named(name, True), enabled=False)
 
 
 def get_config(name=None):
@@ -69,5 +77,5 @@ def get_config(name=None):
     import aioconfig
 
     conf = aioconfig.read()
-    return conf if name is None else conf.get(name)
+    return conf if name is None else conf.get(_named(name))
 

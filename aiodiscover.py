@@ -21,6 +21,16 @@ def folder():
     return path if path.startswith("/") or path.startswith(".") else "./" + path
 
 
+def check(name, exists=False):
+    """name, or a one-line error: a service is named by a string ("hello"),
+    and with exists, one that has a file here (or has been loaded)."""
+    if type(name) is not str:
+        raise TypeError("a service is named by a string, such as 'hello': not %r" % (name,))
+    if exists and name not in find() and name not in sys.modules["aioservice"].registry:
+        raise ValueError("%s: %s: no file %s_service.py" % (folder(), name, name))
+    return name
+
+
 def find():
     """{service name: file path} of the service files in this folder."""
     where = folder()

@@ -259,12 +259,19 @@ def _app_log(log):
 
 def load(name=None, debug=False, log=None, debug_log=False, config=True):
     """Import, configure (services.config and .env) and start name (a file
-    may have been added since start), or with no name every enabled runtime
-    and schedule service. It logs to the app's logger unless given another.
-    Returns the Service (or the list of them started)."""
+    may have been added since start). With no name: the enabled runtime and
+    schedule services whose files are new since then; the others are left
+    as they are (running, or stopped). It logs to the app's logger unless
+    given another. Returns the Service (or the list of them started)."""
+    import aiodiscover
+
     log = _app_log(log)
     if name is None:
-        return init(debug=debug, log=log, debug_log=debug_log, config=config)
+        known = set(registry)
+        conf, env = _settings(config, log)
+        _discover(None, conf, env, log)
+        return _start_ordered(_runnable(_LATER, known), debug, log, debug_log)
+    aiodiscover.check(name)
     rec = aioctl.group().recs.get(name + ".service")
     if rec and rec[aioctl.END] is None:
         print("%s.service is running: it stops and starts again with its file's new code" % name)
@@ -287,7 +294,7 @@ def unload(name):
     import aiodiscover as found
     import gc
 
-    svc = registry.pop(name, None)
+    svc = registry.pop(found.check(name), None)
     errors.pop(name, None)
     task = name + ".service"
     if task in aioctl.group().recs:
@@ -309,10 +316,18 @@ def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True)
         conf, env = _settings(config, log)
         _discover(None, conf, env, log)
     aioservice.settings = None
-    kinds = ("runtime.service", "schedule.service") if init_schedule else ("runtime.service",)
-    chosen = {n: s for n, s in registry.items()
-              if not isinstance(s, Failed) and s.type in kinds and n not in errors}
-    return _start_ordered(chosen, debug, log, debug_log)
+    return _start_ordered(_runnable(_LATER if init_schedule else _LATER[:1]), debug, log,
+                          debug_log)
+
+
+_LATER = ("runtime.service", "schedule.service")  # the types init() starts, after the boot
+
+
+def _runnable(kinds, known=()):
+    """The services of those types that can start (their files and configs
+    are fine), but those in known."""
+    return {n: s for n, s in registry.items() if n not in known and n not in errors
+            and not isinstance(s, Failed) and s.type in kinds}
 
 
 def _start_ordered(chosen, debug, log, debug_log):

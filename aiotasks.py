@@ -64,6 +64,8 @@ def stop(name=None, stop_sch=True):
     stop_sch: also cancel the future runs of scheduled tasks (aioschedule).
     """
     held = 0
+    if name is not None:
+        aioctl._named(name)
     if stop_sch:
         sch = sys.modules.get("aioschedule")
         if sch:
@@ -87,7 +89,7 @@ def act(name, intent):
     own = None
     hit = False
     wild = None
-    if name and "*" in name:
+    if name and "*" in aioctl._named(name):
         from aiogrep import match as wild
     for key in family(recs, name) if name and not wild else aioctl.select(name, children=True):
         rec = recs[key]

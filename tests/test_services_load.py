@@ -345,3 +345,82 @@ def test_twin_files_and_a_name_that_is_not_the_files_are_said(mp):
             ) in r.lines, r
     assert "from py ./aioservices/services/twin_service.py" in r.lines, r
     assert r.lines[-1] == "['ours.service', 'twin.service']", r
+
+
+def test_load_with_no_name_starts_the_new_files_and_leaves_the_others_as_they_are(mp):
+    # aioservice.load() after files were dropped in: the new services start;
+    # one the user stopped stays stopped, and a running one is not restarted.
+    mp.services({"kept": service_file("kept"), "halted": service_file("halted")})
+    mp.write("new_source.py", service_file("fresh"))
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        since = aioctl.group().recs["kept.service"][aioctl.SINCE]
+        aioctl.stop("halted.service")
+        await asyncio.sleep_ms(10)
+        with open("aioservices/services/fresh_service.py", "w") as f:
+            f.write(open("new_source.py").read())
+        print(aioservice.load())
+        await asyncio.sleep_ms(10)
+        tasks = aioctl.group().tasks
+        print([(n, tasks[n].state) for n in sorted(tasks)])
+        print(aioctl.group().recs["kept.service"][aioctl.SINCE] == since)
+        print(aioservice.load())
+    """)
+    assert r.rc == 0, r
+    assert r.lines == [
+        "[Service: fresh.service from ./aioservices/services/fresh_service.py]",
+        "[('fresh.service', 'running'), ('halted.service', 'stopped'), "
+        "('kept.service', 'running')]",
+        "True",
+        "[]"], r
+
+
+def test_a_name_that_is_not_a_string_is_one_line_and_changes_nothing(mp):
+    # aioctl.stop(5), aioservice.enable(5)...: a TypeError that says what a
+    # name is, before anything is stopped, cancelled or written.
+    mp.services({"ticker": service_file("ticker")}, config={"ticker": {"enabled": True}})
+    r = mp.run_async("""
+        import aioschedule
+        from mptest import forever
+        aioservice.init(debug=False)
+        aioctl.add(forever, name="later")
+        aioschedule.schedule("later", start_in=60)
+        before = open("services.config").read()
+        for mod, names in ((aioctl, ("stop", "start", "restart", "delete", "status", "result",
+                                     "traceback")),
+                           (aioservice, ("load", "unload", "enable", "disable", "status",
+                                         "traceback", "get_config", "config"))):
+            for n in names:
+                try:
+                    getattr(mod, n)(5) if n != "config" else mod.config(5, True)
+                    print(n, "did not raise")
+                except TypeError as e:
+                    print(e)
+        await asyncio.sleep_ms(10)
+        tasks = aioctl.group().tasks
+        print(tasks["ticker.service"].state, aioschedule.next_run("later") is not None)
+        print(open("services.config").read() == before)
+    """)
+    assert r.rc == 0, r
+    tasks_line = "a task is named by a string, such as 'hello.service': not 5"
+    services_line = "a service is named by a string, such as 'hello': not 5"
+    assert r.lines == [tasks_line] * 7 + [services_line] * 8 + ["running True", "True"], r
+
+
+def test_the_config_of_a_service_without_a_file_is_refused_and_not_written(mp):
+    mp.services({"ticker": service_file("ticker")}, config={"ticker": {"enabled": True}})
+    r = mp.run_async("""
+        before = open("services.config").read()
+        for call in (lambda: aioservice.enable("nosuch"), lambda: aioservice.disable("nosuch"),
+                     lambda: aioservice.config("nosuch", True, 1)):
+            try:
+                call()
+            except ValueError as e:
+                print(e)
+        print(open("services.config").read() == before)
+        print(aioservice.disable("ticker"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["./aioservices/services: nosuch: no file nosuch_service.py"] * 3 + [
+        "True", "{'enabled': False}"], r
