@@ -195,8 +195,11 @@ def _start(svc, log):
         if hook not in kw and hasattr(svc, hook):
             kw[hook] = getattr(svc, hook)
     name = svc.name + ".service"
-    aioctl.discard(name)
     scheduled = svc.type == "schedule.service"
+    if not scheduled:  # args of the wrong shape fail here, before a run it replaces ends
+        run = svc.task(*svc.args, **aioctl._call_kw(kw))
+        getattr(run, "coro", run).close()
+    _retire(name)
     aioctl.enter(svc.task, svc.args, kw, name, start=not scheduled)
     if scheduled:
         import aioschedule
@@ -208,6 +211,20 @@ def _start(svc, log):
             raise
     svc.loaded = True
     return name
+
+
+def _retire(name):
+    # A load() replaces name's record: a run still going stops as a stop
+    # would (its on_stop runs, it reads `stopped`), then the record goes.
+    t = aioctl.group()
+    rec = t.recs.get(name)
+    if rec is not None and rec[aioctl.END] is None:
+        from asyncio import CancelledError
+
+        print("%s is running: it stops and starts again with its file's new code" % name)
+        aioctl._finish(t, name, rec, CancelledError())
+        rec[aioctl.TASK].cancel()  # it ends at its next await, its record gone
+    aioctl.discard(name)
 
 
 def _try_start(svc, log):
@@ -272,9 +289,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
         _discover(None, conf, env, log)
         return _start_ordered(_runnable(_LATER, known), debug, log, debug_log)
     aiodiscover.check(name)
-    rec = aioctl.group().recs.get(name + ".service")
-    if rec and rec[aioctl.END] is None:
-        print("%s.service is running: it stops and starts again with its file's new code" % name)
+    old = registry.get(name)
     conf, env = _settings(config, log)
     _discover([name], conf, env, log)
     # a load starts afresh: no restart the watcher planned for the old run
@@ -285,8 +300,17 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
         watcher.reset_failed(name)  # pyright: ignore[reportOptionalMemberAccess]
     svc = registry.get(name)
     if svc is None or isinstance(svc, Failed) or name in errors:
+        rec = aioctl.group().recs.get(name + ".service")
+        if old is not None and rec and rec[aioctl.END] is None:  # its old run goes on
+            registry[name] = old  # (and is supervised as before)
+            print("%s.service goes on with its old code" % name)
         return None
-    return svc if _start_ordered({name: svc}, debug, log, debug_log) else None
+    started = _start_ordered({name: svc}, debug, log, debug_log)
+    if not started and old is not None and old.loaded and name + ".service" in \
+            aioctl.group().recs:  # its new run could not start: the old one goes on
+        registry[name] = old
+        print("%s.service goes on with its old code" % name)
+    return svc if started else None
 
 
 def unload(name):

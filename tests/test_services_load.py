@@ -424,3 +424,41 @@ def test_the_config_of_a_service_without_a_file_is_refused_and_not_written(mp):
     assert r.rc == 0, r
     assert r.lines == ["./aioservices/services: nosuch: no file nosuch_service.py"] * 3 + [
         "True", "{'enabled': False}"], r
+
+
+def test_a_load_that_cannot_start_the_new_code_leaves_the_old_run_going(mp):
+    # load() of a running service: a config error or args of the wrong shape
+    # leave the old run going (and said so); a good load stops it as a stop
+    # would, its on_stop first, then starts the new code.
+    source = service_file("ticker", params=", n", attrs="""
+        self.args = [1]
+        self.kwargs = {"on_stop": self.bye}""").replace(
+        "    @aioctl.aiotask", "    def bye(self, *args, **kwargs):\n"
+        "        print('on_stop ran')\n\n    @aioctl.aiotask")
+    mp.services({"ticker": source})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        first = aioctl.group().recs["ticker.service"][aioctl.TASK]
+        for config in ('{"ticker": {"args": 5}}', '{"ticker": {"args": [1, 2, 3]}}',
+                       '{"ticker": {"args": [2]}}'):
+            with open("services.config", "w") as f:
+                f.write(config)
+            print(aioservice.load("ticker") is not None)
+            await asyncio.sleep_ms(10)
+            rec = aioctl.group().recs["ticker.service"]
+            print(aioctl.group().tasks["ticker.service"].state, rec[aioctl.TASK] is first,
+                  rec[aioctl.ARGS], aioservice.service("ticker").loaded)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == [
+        '[ ERROR ] services.config: ticker: "args" must be a list, not int',
+        "ticker.service goes on with its old code",
+        "False", "running True [1] True",
+        "[ ERROR ] ./aioservices/services/ticker_service.py: ticker: cannot start: TypeError: "
+        "task() takes 3 positional arguments but 4 were given",
+        "ticker.service goes on with its old code",
+        "False", "running True [1] True",
+        "ticker.service is running: it stops and starts again with its file's new code",
+        "on_stop ran",
+        "True", "running False [2] True"], r
