@@ -299,18 +299,14 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     if name != "watcher" and hasattr(watcher, "reset_failed"):
         watcher.reset_failed(name)  # pyright: ignore[reportOptionalMemberAccess]
     svc = registry.get(name)
-    if svc is None or isinstance(svc, Failed) or name in errors:
-        rec = aioctl.group().recs.get(name + ".service")
-        if old is not None and rec and rec[aioctl.END] is None:  # its old run goes on
-            registry[name] = old  # (and is supervised as before)
-            print("%s.service goes on with its old code" % name)
-        return None
-    started = _start_ordered({name: svc}, debug, log, debug_log)
-    if not started and old is not None and old.loaded and name + ".service" in \
-            aioctl.group().recs:  # its new run could not start: the old one goes on
-        registry[name] = old
+    if svc is not None and not isinstance(svc, Failed) and name not in errors \
+            and _start_ordered({name: svc}, debug, log, debug_log):
+        return svc
+    rec = aioctl.group().recs.get(name + ".service")
+    if old is not None and rec and rec[aioctl.END] is None:  # the new code did not start
+        registry[name] = old  # its old run goes on, supervised as before
         print("%s.service goes on with its old code" % name)
-    return svc if started else None
+    return None
 
 
 def unload(name):
