@@ -26,14 +26,23 @@ def _names(src):
     return ",".join(out)
 
 
-async def run(src, g, reader):
+async def run(src, g, reader, block):
     """Run src, which awaits, as the body of a coroutine in a task that a
-    Ctrl-C key cancels; return an expression's value."""
+    Ctrl-C key cancels; return an expression's value, or that of the last
+    of its statements (`x = await f(); x`) when it is an expression."""
     head = "async def _prompt_():\n global %s\n " % _names(src)
-    try:
-        exec(head + "return (\n" + src + "\n)", g)
-    except SyntaxError:
-        exec(head + src.replace("\n", "\n "), g)
+    cut = -1 if block or "\n" in src else _scan(src)[1]  # a block's last ";" is its own
+    bodies = ["return (\n" + src + "\n)"]
+    if cut > 0 and src[cut + 1:].strip():
+        bodies.append(src[:cut] + "\n return (" + src[cut + 1:] + ")")
+    bodies.append(src.replace("\n", "\n "))
+    for body in bodies:
+        try:
+            exec(head + body, g)
+            break
+        except SyntaxError:
+            if body is bodies[-1]:
+                raise
     task = asyncio.create_task(g.pop("_prompt_")())
     one = bytearray(1)  # the watcher's key: 3 once it cancelled the task
     watch = asyncio.create_task(ctrl_c(reader, task, one))
@@ -73,6 +82,28 @@ def bye(reader):
 _BLOCK = " if for while def class with try async "  # words that open a block
 
 
+def _scan(src):
+    # (brackets left open, where the last ";" outside brackets is: -1 if
+    # none). Strings and comments do not count (a comment is read as a
+    # string that the newline closes).
+    depth, q, cut = 0, None, -1
+    for i, ch in enumerate(src):
+        if q:
+            if ch == q or ch == "\n":
+                q = None
+        elif ch == "#":
+            q = "\n"
+        elif ch == "'" or ch == '"':
+            q = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == ";" and not depth:
+            cut = i
+    return depth, cut
+
+
 async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
     """An Enter (or a Ctrl-C key) at the prompt: add line to the statement
     so far (src, None at its start; block: it opened a block), and run the
@@ -90,23 +121,8 @@ async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
         block = s[-1:] == ":" or s[:1] == "@" or (" %s " % s[:i]) in _BLOCK
     else:
         src += "\n" + line
-    # a bracket left open, or a backslash at the end, asks for more lines;
-    # strings and comments (a comment is read as a string that the newline
-    # closes) do not count
-    depth, q = 0, None
-    for ch in src:
-        if q:
-            if ch == q or ch == "\n":
-                q = None
-        elif ch == "#":
-            q = "\n"
-        elif ch == "'" or ch == '"':
-            q = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-    if (block and line.strip()) or depth > 0 or src[-1] == "\\":
+    # a bracket left open, or a backslash at the end, asks for more lines
+    if (block and line.strip()) or _scan(src)[0] > 0 or src[-1] == "\\":
         return src, block
     try:
         try:
@@ -124,7 +140,7 @@ async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
         except SyntaxError:
             if "await" not in src and "async" not in src:
                 raise
-            value = await run(src, g, reader)
+            value = await run(src, g, reader, block)
         if value is not None:
             g["_"] = value
             print(repr(value))

@@ -248,6 +248,11 @@ def test_top_level_await_and_the_prompt_keeps_its_globals(term):
     term.expect(r"^mpsysd> ")
     term.ask("r", r"^10$")
     term.ask("await twice(r) + 1", r"^21$")
+    # the value of the last statement shows when it is an expression, as the REPL's
+    term.ask("y = await twice(3); y", r"^6$")
+    term.line("y = await twice(4); y + 1;")
+    assert "9" not in term.expect(r"^mpsysd> ")  # ending with ";", it shows nothing
+    term.ask("y", r"^8$")
     term.line("import time")  # an import and a for with an await bind globals too
     term.expect(r"^mpsysd> ")
     term.line("for i in range(3): await asyncio.sleep_ms(1)")
