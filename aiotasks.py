@@ -65,12 +65,20 @@ def stop(name=None, stop_sch=True):
     """
     held = 0
     if name is not None:
-        aioctl._named(name)
+        named(name)
     if stop_sch:
         sch = sys.modules.get("aioschedule")
         if sch:
             held = sch.cancel(name, hold=True)
     return act(name, STOP) or held > 0
+
+
+def named(pattern):
+    """pattern, or a one-line error: a task is named by a string."""
+    if type(pattern) is not str:
+        raise TypeError("a task is named by a string, such as 'hello.service': not %r"
+                        % (pattern,))
+    return pattern
 
 
 def act(name, intent):
@@ -89,7 +97,7 @@ def act(name, intent):
     own = None
     hit = False
     wild = None
-    if name and "*" in aioctl._named(name):
+    if name and "*" in named(name):
         from aiogrep import match as wild
     for key in family(recs, name) if name and not wild else aioctl.select(name, children=True):
         rec = recs[key]

@@ -37,7 +37,7 @@ def interrupted(e):
 
 def nothing(pattern):
     """Say, in one line, that pattern names no task, and what there is."""
-    aioctl._named(pattern)
+    aiotasks.named(pattern)
     names = sorted(aioctl.group().recs)
     more = " ... (%d in all)" % len(names) if len(names) > 12 else ""
     reg = sys.modules.get("aioservice")
@@ -100,7 +100,7 @@ def delete(*names):
     sch = sys.modules.get("aioschedule")
     for name in names:
         if sch:
-            sch.cancel(aioctl._named(name))
+            sch.cancel(aiotasks.named(name))
         aiotasks.act(name, DELETE)
 
 

@@ -36,6 +36,9 @@ def pick(recs, pattern, children):
     """aioctl.select()'s slower path: the names of recs that pattern picks
     (with children, a service's child tasks too), sorted; when none, one
     line says so."""
+    import aiotasks
+
+    aiotasks.named(pattern)
     found = []
     for n in recs:
         if match(pattern, n):
