@@ -143,6 +143,10 @@ def enter(func, args, kwargs, name=None, start=True):
         if hasattr(run, "coro"):  # a Job: its hooks come with it
             kwargs = {"on_stop": run.on_stop, "on_error": run.on_error}
     name = name or kwargs.get("_id")
+    if name and type(name) is not str:  # one line says what a name is (aiotasks)
+        import aiotasks
+
+        aiotasks.named(name)
     if not name:  # named after the coroutine function, decorated or not
         if func is not None:
             run = func(*args, **_call_kw(kwargs))

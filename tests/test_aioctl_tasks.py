@@ -270,3 +270,23 @@ def test_decorated_functions_name_their_tasks(mp):
         "blink=running forever=running given=running managed=running managed@1=running "
         "managed@2=running managed@3=scheduled mine=running",
     ]
+
+
+def test_a_task_named_by_a_number_is_refused_and_the_table_stays_whole(mp):
+    # name=5 was taken, and then every view and the shutdown failed on it
+    r = mp.run_async("""
+        from mptest import forever
+        aioctl.add(forever, name="ok")
+        try:
+            aioctl.add(forever, name=5)
+        except TypeError as e:
+            print(e)
+        await asyncio.sleep_ms(10)
+        print(aioctl.select())
+        aioctl.group().color = False
+        aioctl.status()
+    """)
+    assert r.rc == 0, r
+    assert r.lines[:2] == ["a task is named by a string, such as 'hello.service': not 5",
+                           "['ok']"], r
+    assert len(r.lines) == 3 and r.lines[2].startswith("● ok: status: running since"), r

@@ -585,3 +585,25 @@ def test_restart_window_is_wrap_safe_on_32_bit(mp):
     """, bits=32, heap="64K", compiled=True, timeout=60)
     assert r.rc == 0, r
     assert r.lines[-1] == "7 6 False", r
+
+
+def test_a_user_stop_of_a_service_stopped_as_hung_holds_and_the_system_stays_healthy(mp):
+    # The watcher stopped `hangs` as hung and planned its restart; the user
+    # then stops it: no restart comes, and a service the user stopped is not
+    # "down" (the watcher went on feeding the watchdog, no reset).
+    hangs = service_file("hangs", body="await asyncio.sleep(60)")
+    r = watch(mp, {"hangs": hangs, "steady": STEADY}, {
+        "hangs": {"watchdog": 0.05, "restart_delay": 0.3},
+        "watcher": {"kwargs": dict(FAST, wdt_timeout=0.5)},
+    }, """
+        while "hangs.service" not in aioctl.group().planned:  # found hung, stopped
+            await asyncio.sleep_ms(5)
+        print(aioctl.stop("hangs.service"))
+        await asyncio.sleep_ms(800)  # past the planned restart and the watchdog's timeout
+        print("planned", "hangs.service" in aioctl.group().planned, w.problems)
+        aioctl.status("hangs.service", log=False)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "True", r
+    assert r.lines[1] == "planned False []", r
+    assert re.fullmatch(r"● hangs.service: status: stopped @ .*", r.lines[-1]), r

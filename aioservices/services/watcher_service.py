@@ -164,9 +164,14 @@ class WatcherService(Service):
                 continue
             if type(end) is not tuple or end[1] == "scheduled":
                 continue
-            if end is not tr[_SEEN]:  # an end not handled yet
+            seen = tr[_SEEN]
+            if end is not seen:  # an end not handled yet...
                 tr[_SEEN] = end
-                self.ended(name, svc, tr, end, now)
+                if seen and seen[0] == end[0] and end[1] == "stopped":  # ...or the same,
+                    # held by a user's stop (aiotools.hold):
+                    tr[_HUNG] = 0  # it stays down as asked, not taken as failed
+                else:
+                    self.ended(name, svc, tr, end, now)
             due = t.planned.get(task)
             if due is not None:
                 wait = ticks_diff(due, now)
