@@ -42,7 +42,8 @@ def status(name=None):
 
 def traceback(name):
     """Print why name failed: its import traceback, or its task's traceback."""
-    svc = registry.get(_named(name))
+    name = _named(name)
+    svc = registry.get(name)
     if isinstance(svc, Failed):
         sys.print_exception(svc.exc)
     elif name + ".service" in aioctl.group().recs:

@@ -22,10 +22,13 @@ def folder():
 
 
 def check(name, exists=False):
-    """name, or a one-line error: a service is named by a string ("hello"),
-    and with exists, one that has a file here (or has been loaded)."""
+    """name, or a one-line error: a service is named by a string ("hello";
+    its task's name "hello.service" will do), and with exists, one that has
+    a file here (or has been loaded)."""
     if type(name) is not str:
         raise TypeError("a service is named by a string, such as 'hello': not %r" % (name,))
+    if name.endswith(".service"):
+        name = name[:-8]
     if exists and name not in find() and name not in sys.modules["aioservice"].registry:
         raise ValueError("%s: %s: no file %s_service.py" % (folder(), name, name))
     return name

@@ -288,7 +288,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
         conf, env = _settings(config, log)
         _discover(None, conf, env, log)
         return _start_ordered(_runnable(_LATER, known), debug, log, debug_log)
-    aiodiscover.check(name)
+    name = aiodiscover.check(name)
     old = registry.get(name)
     conf, env = _settings(config, log)
     _discover([name], conf, env, log)
@@ -314,11 +314,14 @@ def unload(name):
     import aiodiscover as found
     import gc
 
-    svc = registry.pop(found.check(name), None)
+    name = found.check(name)
+    svc = registry.pop(name, None)
     errors.pop(name, None)
     task = name + ".service"
     if task in aioctl.group().recs:
         aioctl.delete(task)  # on_stop runs; its schedule and child tasks go too
+    elif svc is None:
+        print("%s: no such service loaded" % name)
     found.unload(name)
     gc.collect()
     return svc

@@ -12,7 +12,9 @@ settings = None  # services.config and .env as boot() read them, for the init() 
 
 
 def service(name):
-    """The Service called name (without .service), or None."""
+    """The Service called name ("hello", or its task's name "hello.service"), or None."""
+    if type(name) is str and name.endswith(".service"):
+        name = name[:-8]
     return registry.get(name)
 
 

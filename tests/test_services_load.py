@@ -462,3 +462,27 @@ def test_a_load_that_cannot_start_the_new_code_leaves_the_old_run_going(mp):
         "ticker.service is running: it stops and starts again with its file's new code",
         "on_stop ran",
         "True", "running False [2] True"], r
+
+
+def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
+    # "hello.service" is what status lines show: the calls about services take it too
+    mp.services({"ticker": service_file("ticker")}, config={"ticker": {"enabled": True}})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        print(aioservice.service("ticker.service") is aioservice.service("ticker"))
+        aioservice.status("ticker.service")
+        print(aioservice.disable("ticker.service"))
+        print(aioservice.get_config("ticker.service"))
+        print(aioservice.unload("nosuch"))
+        print(aioservice.unload("ticker.service").name)
+        await asyncio.sleep_ms(10)  # its task ends, and its record goes
+        print(sorted(aioctl.group().tasks))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == [
+        "True",
+        "[ OK ] Service: ticker.service from ./aioservices/services/ticker_service.py loaded",
+        "{'enabled': False}", "{'enabled': False}",
+        "nosuch: no such service loaded", "None",
+        "ticker", "[]"], r
