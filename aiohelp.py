@@ -11,7 +11,8 @@ Ctrl-D at an empty prompt: close the prompt; the services go on.""",
     "aioctl": """aioctl: managed tasks (names take * wildcards)
   status(name=None, debug=False)  systemctl-like lines; debug(): toggle details
   top()  one screen: uptime, heap, loop lag, task and service counts
-  stop(name=None), start(name), restart(name), delete(*names)
+  stop(name), start(name), restart(name), delete(*names)
+  stop() with no name: every task, the watcher too (the device resets)
   result(name), result_all(), traceback(name), info(name), stats(name)
   add(coro_function, *args, name=None, **kwargs) -> name
   log(grep=""), await follow(grep="")  the journal: cat | grep, tail -F
