@@ -44,9 +44,10 @@ def __getattr__(attr):
 
 
 def _to_at(schedule):
-    # ms from now (by the wall clock) to the schedule's `at`; negative when past
+    # ms from now (by the wall clock) to the schedule's `at`; negative when
+    # past. Rounded up: a run a fraction of a ms early read as a second early
     at = tuple(schedule["at"][:6]) + (0, 0)
-    return int((time.mktime(at) - aioclock.clock()) * 1000)
+    return int((time.mktime(at) - aioclock.clock()) * 1000) + 1
 
 
 def _step(timer):

@@ -79,6 +79,25 @@ def test_at_a_time_then_repeat(mp):
     assert r.lines == ["True True", "done done", "None True"]
 
 
+def test_a_run_at_a_time_is_never_before_that_second(mp):
+    # rounded down, the wait made the run a fraction of a ms early: its own
+    # clock, and the journal's, then read the second before the one asked for
+    r = mp.run_async("""
+    import aioschedule, time
+    seen = []
+    async def job():
+        seen.append(time.time())
+    for i in range(3):
+        aioctl.enter(job, (), {}, "at%d" % i, start=False)
+        at = int(time.time()) + 1
+        aioschedule.schedule("at%d" % i, at=time.localtime(at))
+        await asyncio.sleep_ms(1300)
+        print(seen[-1] >= at)
+    """, timeout=30)
+    assert r.rc == 0, r
+    assert r.lines == ["True"] * 3, r
+
+
 def test_stop_cancels_the_schedule_unless_asked_not_to(mp):
     r = mp.run_async(TICK.replace("\n", "\n    ") + """
     import aioschedule
