@@ -607,3 +607,26 @@ def test_a_user_stop_of_a_service_stopped_as_hung_holds_and_the_system_stays_hea
     assert r.lines[0] == "True", r
     assert r.lines[1] == "planned False []", r
     assert re.fullmatch(r"● hangs.service: status: stopped @ .*", r.lines[-1]), r
+
+
+def test_the_child_tasks_of_a_failed_service_stop_with_it(mp):
+    # a service that fails after starting a child: the child does not run on
+    # beside a failed (or start-limit-hit) service; the next run adds its own
+    parent = service_file("parent", body="""
+        import runs
+        runs.n += 1
+        self.add_ctask(aioctl, self.child, "child")
+        await asyncio.sleep_ms(20 if runs.n == 1 else 60000)
+        raise ValueError("parent run %d" % runs.n)
+    """).replace("    @aioctl.aiotask\n    async def task", "    async def child(self):\n"
+                 "        while True:\n            await asyncio.sleep_ms(5)\n\n"
+                 "    @aioctl.aiotask\n    async def task")
+    r = watch(mp, {"parent": parent, "steady": STEADY}, {"parent": {"restart_delay": 0.3}}, """
+        await asyncio.sleep_ms(100)  # failed once; its restart is planned
+        tasks = aioctl.group().tasks
+        print(tasks["parent.service"].state, tasks["parent.service.child"].state)
+        await asyncio.sleep_ms(300)  # restarted: a child of its own again
+        print(runs.n, tasks["parent.service"].state, tasks["parent.service.child"].state)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["failed stopped", "2 running running"], r

@@ -212,6 +212,9 @@ class WatcherService(Service):
             self.note(name, end[3], True)
         if failed:
             tr[_ERRORS] += 1
+            kids = tr[_TASK] + "."  # its child tasks go with it: its next run adds its own
+            for kid in [k for k in aioctl.group().recs if k.startswith(kids)]:
+                aioctl.stop(kid)
             if self.max_errors and self.total_errors >= self.max_errors:
                 self.reset("max_errors", self.total_errors)
             if self.err_service_limit and tr[_ERRORS] >= self.err_service_limit:
