@@ -152,7 +152,7 @@ def enter(func, args, kwargs, name=None, start=True):
             run = func(*args, **_call_kw(kwargs))
         import aiotools
 
-        name = aiotools.name_of(run)
+        name = aiotools.name_of(run, func)
         if not start:  # made only for its name: the record starts it later
             getattr(getattr(run, "coro", run), "close")()
             run = None

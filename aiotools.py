@@ -11,10 +11,14 @@ import aiotasks
 from aioctl import DELETE, END, RESTART
 
 
-def name_of(run):
+def name_of(run, func):
     # The coroutine function's own name (what an @aiotask wrapper hides):
     # MicroPython's generators have no __name__, but their repr holds it.
-    text = repr(getattr(run, "coro", run))
+    # What is not a coroutine is refused here, before func is called again.
+    coro = getattr(run, "coro", run)
+    if not hasattr(coro, "send"):
+        raise TypeError("%r is not a coroutine function" % (func or run,))
+    text = repr(coro)
     i = text.find("'")
     j = text.find("'", i + 1)
     return text[i + 1:j] if 0 <= i < j else "task"

@@ -290,3 +290,21 @@ def test_a_task_named_by_a_number_is_refused_and_the_table_stays_whole(mp):
     assert r.lines[:2] == ["a task is named by a string, such as 'hello.service': not 5",
                            "['ok']"], r
     assert len(r.lines) == 3 and r.lines[2].startswith("● ok: status: running since"), r
+
+
+def test_what_is_not_a_coroutine_is_refused_once_and_named(mp):
+    # aioctl.add(calls.append, 1) ran the function twice before refusing it,
+    # and aioctl.add(5) said "None is not a coroutine function"
+    r = mp.run_async("""
+        calls = []
+        for func, args in ((calls.append, (1,)), (5, ())):
+            try:
+                aioctl.add(func, *args)
+            except TypeError as e:
+                print(e)
+        print(calls, aioctl.select())
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0].startswith("<bound_method") and \
+        r.lines[0].endswith("is not a coroutine function"), r
+    assert r.lines[1:] == ["5 is not a coroutine function", "[1] []"], r
