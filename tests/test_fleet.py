@@ -345,6 +345,8 @@ def test_top_headless_picks_a_device_and_restarts_a_service(broker, devices):
     async def drive():
         app = FleetTop(conf)
         async with app.run_test(size=(140, 40)) as pilot:
+            # the broker it looks at: what `mpsysd` beside it needs
+            assert app.sub_title == "127.0.0.1:%d as admin" % broker.port
             for _ in range(100):
                 await pilot.pause(0.05)
                 if "dev2" in app.devices and (app.devices["dev2"]["status"] or {}).get("tasks"):

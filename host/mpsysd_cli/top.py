@@ -39,6 +39,9 @@ class FleetTop(App):
         yield Footer()
 
     def on_mount(self):
+        # where it looks, as `mpsysd` beside it needs (make fleet's port is new each time)
+        self.sub_title = "%s:%s as %s" % (self.conf["host"], self.conf["port"],
+                                          self.conf["user"] or "anonymous")
         dev = self.query_one("#devices", DataTable)
         dev.add_columns("device", "state", "heap free", "tasks", "errors")
         self.query_one("#tasks", DataTable).add_columns("task", "state", "result")
