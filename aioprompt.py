@@ -37,6 +37,7 @@ async def prompt(scope=None):
     (by default aioctl, aioservice, asyncio, gc and mpsysd's help())."""
     import gc
     import os
+    from time import ticks_diff, ticks_ms
 
     import aioctl
     import aioservice
@@ -61,6 +62,7 @@ async def prompt(scope=None):
     n = p = back = esc = last = 0  # length, cursor, how far Up went, escape state, last key
     src = None  # the lines of a block so far
     block = seen = False
+    ran = 0  # ticks_ms when the last statement ended
     text = "mpsysd> "
     kbd(-1)
     try:
@@ -88,7 +90,10 @@ async def prompt(scope=None):
                 elif c == 13 or c == 10 or (c == 3 and raw):  # Enter, or Ctrl-C as a key
                     if c == 10 and prev == 13:  # CR LF is one Enter
                         continue
-                    if c == 3 and not n and src is None:  # at an empty prompt: stop the app
+                    if c == 3 and not n and src is None:  # at an empty prompt: stop the app,
+                        if prev == 13 and ticks_diff(ticks_ms(), ran) < 50:  # unless typed
+                            w("^C\n" + text)  # while a statement blocked (the unix port's
+                            continue  # raw terminal cannot break one): it meant that one
                         asyncio.create_task(_x("ctrl_c")())
                         return "Ctrl-C: stopping the app"
                     line = bytes(mv[:n])
@@ -103,6 +108,8 @@ async def prompt(scope=None):
                     # is in the rare half, loaded for the line and let go of
                     src, block = await _x("enter")(src, block, line.decode(), c == 3, g,
                                                    reader, board, kbd)
+                    if c != 3:
+                        ran = ticks_ms()
                     # "... " has no indent of its own: what is typed is what runs
                     text = "mpsysd> " if src is None else "... "
                     w(text)

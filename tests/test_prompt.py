@@ -363,6 +363,16 @@ def test_ctrl_c_interrupts_a_statement_then_stops_the_app_in_order(term):
     assert term.proc.wait(timeout=10) == 0
 
 
+def test_ctrl_c_typed_while_a_statement_blocks_is_not_taken_for_the_empty_prompts(term):
+    # the unix port's raw terminal cannot break a blocking call: the key waits,
+    # and read once the statement is over, it stopped the whole app
+    term.line("import time; time.sleep(0.5)")
+    time.sleep(0.1)
+    term.keys(CTRL_C)
+    term.expect(r"\^C\nmpsysd> ")
+    term.ask("1 + 1", r"^2$")  # the app goes on
+
+
 def test_ctrl_d_closes_the_prompt_and_the_services_go_on(term):
     term.line("aioctl.status('prompt')")
     term.expect(r"prompt: status: running")
