@@ -225,6 +225,10 @@ def test_log_grep_on_a_stringio_and_task_status_shows_its_lines(mp):
         print("--")
         aioctl.log("hello*started")
         print("--")
+        try:  # a number is not text to look for: one line says so
+            aioctl.log(5)
+        except TypeError as e:
+            print(e)
         aioctl.group().color = False
         aioctl.add(forever, name="hello.service")
         aioctl.status("hello.service")
@@ -232,10 +236,11 @@ def test_log_grep_on_a_stringio_and_task_status_shows_its_lines(mp):
     assert r.rc == 0, r
     lines = r.lines
     assert lines[0] == "no log stream: call aioctl.set_log(stream) first"
-    assert lines[1:8] == ["[world.service] tick", "--", "[world.service] tick",
-                          "[hello.service.blink] on", "--", "[hello.service] started", "--"]
-    assert lines[8].startswith("● hello.service: status: running")
-    assert lines[9:] == ["[hello.service] started", "[hello.service.blink] on"]
+    assert lines[1:9] == ["[world.service] tick", "--", "[world.service] tick",
+                          "[hello.service.blink] on", "--", "[hello.service] started", "--",
+                          "grep for text (a string, or a list of them): not 5"]
+    assert lines[9].startswith("● hello.service: status: running")
+    assert lines[10:] == ["[hello.service] started", "[hello.service.blink] on"]
 
 
 def test_follow_a_log_file_as_it_grows(mp):

@@ -25,6 +25,8 @@ def patterns(grep):
     anywhere in a line; [] matches every line."""
     if isinstance(grep, str):
         grep = [grep]
+    if type(grep) is not list or not all(isinstance(p, str) for p in grep):
+        raise TypeError("grep for text (a string, or a list of them): not %r" % (grep,))
     return ["*%s*" % p for p in grep if p]
 
 
