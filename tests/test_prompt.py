@@ -437,3 +437,27 @@ def test_expressions_in_a_statement_line_print_as_the_repl_prints_them(term):
     term.line("")  # a block ends at an empty line
     term.expect(r"^0\s*$")
     term.expect(r"^1\s*$")
+
+
+@pytest.mark.unix_only
+def test_a_statement_that_blocks_the_loop_is_bitten_once_and_named(mp):
+    # `while True: pass` at the prompt: the unix watchdog thread bites; the
+    # watcher, awake again during the orderly stop, must not reset a second
+    # time over it (and overwrite the reason, which names the prompt)
+    mp.services({}, watcher=True,
+                config={"watcher": {"kwargs": {"period": 0.5, "wdt_timeout": 1}}})
+    term = Terminal(mp)
+    try:
+        term.expect(r"^mpsysd> ")
+        time.sleep(1)  # the watcher has looked once: its watchdog thread runs
+        term.line("while True: pass")
+        term.line("")
+        term.expect(r"resetting: watchdog: not fed for \d+ ms: event loop blocked in prompt",
+                    timeout=5)
+        assert term.proc.wait(timeout=15) == 76
+        term.expect(r"\Z", timeout=1)
+    finally:
+        term.close()
+    assert term.text.count("resetting:") == 1, term.text
+    with open(os.path.join(mp.workdir, "safemode.reason")) as f:
+        assert "blocked in prompt" in f.read()

@@ -256,6 +256,10 @@ def test_software_watchdog_bites_when_the_loop_is_blocked(mp):
     assert re.search(r"watchdog: not fed for 1\d\d\d ms: event loop blocked in "
                      r"blocker.service", r.out), r
     assert os.path.exists(os.path.join(mp.workdir, "report.json"))
+    # said once: the watcher, awake again, does not reset a second time over it
+    assert r.out.count("resetting:") == 1, r
+    with open(os.path.join(mp.workdir, "safemode.reason")) as f:
+        assert "blocked in blocker.service" in f.read()
 
 
 def test_hardware_watchdog_fed_only_while_healthy(mp):
@@ -510,6 +514,7 @@ def test_a_loop_blocked_forever_bites_and_names_the_task(mp):
     assert rc == 76, out
     assert re.search(r"resetting: watchdog: not fed for 1\d\d\d ms: event loop blocked in "
                      r"blocker.service", out), out
+    assert out.count("resetting:") == 1, out  # the watcher, awake again, does not say it twice
     with open(os.path.join(mp.workdir, "safemode.reason")) as f:
         assert "blocked in blocker.service" in f.read()
 

@@ -260,8 +260,8 @@ class WatcherService(Service):
             self.log.warning("not feeding the watchdog: " + said)
         self.said = said
         late = ticks_diff(now, self.fed)
-        if not self.wdt and late > self.wdt_ms:
-            self.reset("watchdog", late, said)
+        if not self.wdt and late > self.wdt_ms and not safemode.pending:  # (pending: the
+            self.reset("watchdog", late, said)  # unix watchdog thread bit: its reset is under way)
 
     @aioctl.aiotask
     async def task(self, period=0.5, wdt_timeout=10, max_lag=2, healthy_after=60,
