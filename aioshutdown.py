@@ -54,7 +54,13 @@ async def shutdown(timeout=5, log=None):
             took = time.ticks_diff(time.ticks_ms(), began)
             if took >= _SLOW_MS:  # a synchronous on_stop held the loop that long
                 slow.append("%s (%d ms)" % (task, took))
-    aioctl.stop()  # the prompt and other tasks; not this one
+    # the other tasks; not this one, nor what awaits it (the prompt, when this
+    # is a statement typed there: it goes on once the statement is over)
+    me = asyncio.current_task()
+    for name in sorted(recs):
+        task = recs[name][aioctl.TASK]
+        if task is not None and task is not me and getattr(task, "data", None) is not me:
+            aioctl.stop(name)
     while _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         await asyncio.sleep_ms(10)
     stragglers = _unfinished(recs)

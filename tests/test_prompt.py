@@ -461,3 +461,13 @@ def test_a_statement_that_blocks_the_loop_is_bitten_once_and_named(mp):
     assert term.text.count("resetting:") == 1, term.text
     with open(os.path.join(mp.workdir, "safemode.reason")) as f:
         assert "blocked in prompt" in f.read()
+
+
+def test_shutdown_typed_at_the_prompt_stops_the_rest_and_the_prompt_goes_on(term):
+    # the statement's task is the caller; the prompt awaits it: stopping the
+    # prompt too left it "stopping" for good, a straggler of every shutdown
+    term.line("await aioservice.shutdown(2)")
+    seen = term.expect(r"^mpsysd> ")
+    assert "shutdown: stopping beat.service" in seen and "beat: on_stop ran" in seen, seen
+    assert "[ ERROR ]" not in seen and "[]" in seen, seen
+    term.ask("aioctl.group().tasks['prompt'].state", r"^'running'$")
