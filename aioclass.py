@@ -44,6 +44,9 @@ class Service:
         """Run a child task named `name.service.cname`, replacing an earlier one."""
         name = "%s.service.%s" % (self.name, cname)
         aioctl.discard(name)
+        log = self.log  # a ServiceLogger logs the child's failure, as [name.service.cname]
+        if "on_error" not in kwargs and hasattr(log, "child"):
+            kwargs["on_error"] = log.child(cname).failed  # pyright: ignore[reportOptionalMemberAccess]
         return aioctl.add(coro, *args, name=name, **kwargs)
 
     def add_logger(self, log, level="INFO", service_logger=True):

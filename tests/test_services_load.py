@@ -486,3 +486,30 @@ def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
         "{'enabled': False}", "{'enabled': False}",
         "nosuch: no such service loaded", "None",
         "ticker", "[]"], r
+
+
+def test_a_failing_child_task_says_so_in_its_services_log(mp):
+    # a child task's failure was in no log: only status showed it
+    kid = service_file("kid", body="""
+        self.add_logger(log)
+        self.add_ctask(aioctl, self.child, "child")
+        while True:
+            await asyncio.sleep_ms(10)
+    """).replace("    @aioctl.aiotask\n    async def task", "    async def child(self):\n"
+                 "        await asyncio.sleep_ms(5)\n        raise KeyError('child broke')\n\n"
+                 "    @aioctl.aiotask\n    async def task")
+    mp.services({"kid": kid})
+    r = mp.run_async("""
+        import io, aiolog
+        s = io.StringIO()
+        aioctl.set_log(s)
+        aioservice.init(debug=False, log=aiolog.getLogger("app", stream=s))
+        await asyncio.sleep_ms(50)
+        aioctl.log("child")
+        tasks = aioctl.group().tasks
+        print(tasks["kid.service.child"].state, tasks["kid.service"].state)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0].endswith("[app] [ERROR] [kid.service.child] failed: KeyError: "
+                               "child broke"), r
+    assert r.lines[1:] == ["failed running"], r

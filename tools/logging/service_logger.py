@@ -20,6 +20,10 @@ class ServiceLogger(Logger):
         log.level = self.level
         return log
 
+    def failed(self, e, *args, **kwargs):
+        """A task's on_error hook: its failure, in the journal."""
+        self.error("failed: %s: %s" % (type(e).__name__, e))
+
     def _emit(self, level, method, msg, args):
         if level >= self.level:
             getattr(self.log, method)(self.prefix + (msg % args if args else msg))
