@@ -104,8 +104,11 @@ async def start_up(log, settings, running):
         aioctl.add(safemode.healthy_after, settings["HEALTHY_AFTER"], name="safemode")
     aioservice.release()  # the manager's code loads again if it is called
     if want_prompt():
-        print("mpsysd: try aioctl.status(), aioctl.top(), aioctl.log(), aioservice.status()")
-        add_prompt()
+        try:
+            add_prompt()
+            print("mpsysd: try aioctl.status(), aioctl.top(), aioctl.log(), aioservice.status()")
+        except Exception as e:  # no heap for it, most likely: said in one line
+            failed("prompt", e, log)
     running.clear()
 
 
