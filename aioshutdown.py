@@ -57,9 +57,9 @@ async def shutdown(timeout=5, log=None):
     # the other tasks; not this one, nor what awaits it (the prompt, when this
     # is a statement typed there: it goes on once the statement is over)
     me = asyncio.current_task()
-    for name in sorted(recs):
+    for name in sorted(recs):  # (ended ones too: their schedules end)
         task = recs[name][aioctl.TASK]
-        if task is not None and task is not me and getattr(task, "data", None) is not me:
+        if task is not me and (task is None or getattr(task, "data", None) is not me):
             aioctl.stop(name)
     while _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         await asyncio.sleep_ms(10)

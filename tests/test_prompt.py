@@ -473,11 +473,20 @@ def test_a_statement_that_blocks_the_loop_is_bitten_once_and_named(mp):
 def test_shutdown_typed_at_the_prompt_stops_the_rest_and_the_prompt_goes_on(term):
     # the statement's task is the caller; the prompt awaits it: stopping the
     # prompt too left it "stopping" for good, a straggler of every shutdown
+    term.line("async def job():")
+    term.line("    return 1")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.line("import aioschedule; aioctl.enter(job, (), {}, 'job', start=False)")
+    term.expect(r"^mpsysd> ")
+    term.line("aioschedule.schedule('job', start_in=60)")
+    term.expect(r"^mpsysd> ")
     term.line("await aioservice.shutdown(2)")
     seen = term.expect(r"^mpsysd> ")
     assert "shutdown: stopping beat.service" in seen and "beat: on_stop ran" in seen, seen
     assert "[ ERROR ]" not in seen and "[]" in seen, seen
     term.ask("aioctl.group().tasks['prompt'].state", r"^'running'$")
+    term.ask("print(aioschedule.next_run('job'))", r"^None$")  # schedules end too
 
 
 def test_a_prompt_that_cannot_start_is_one_line_and_the_services_go_on(mp):
