@@ -213,10 +213,12 @@ def entry(conf, name, env):
 
 
 def write(conf, path=CONFIG):
-    """Write conf as JSON, atomically (see atomicfile)."""
+    """Write conf as JSON, atomically (see atomicfile): an entry a line, in
+    the order of their names, as a person lays the file out."""
     import atomicfile
 
-    atomicfile.write(path, json.dumps(conf))
+    atomicfile.write(path, "{\n%s\n}\n" % ",\n".join(
+        " %s: %s" % (json.dumps(k), json.dumps(conf[k])) for k in sorted(conf)))
 
 
 def update(name, enabled=None, args=None, kwargs=None, path=CONFIG):

@@ -142,4 +142,8 @@ def test_config_enable_disable_write_atomically_and_keep_entries(mp):
     assert r.lines[5] == "['services.config']"  # no temp file left behind
     assert r.lines[-1] == "['echo.service'] ((1, 2), 'hey')"
     with open(mp.workdir + "/services.config") as f:
-        assert json.load(f)["keep"] == {"args": [7]}
+        text = f.read()
+    assert json.loads(text)["keep"] == {"args": [7]}
+    # laid out as a person would: an entry a line, by name (it was all one line)
+    assert [line[:8] for line in text.splitlines()] == [
+        "{", ' "echo":', ' "keep":', ' "other"', "}"], text
