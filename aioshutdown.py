@@ -56,11 +56,14 @@ async def shutdown(timeout=5, log=None):
                 slow.append("%s (%d ms)" % (task, took))
     # the other tasks; not this one, nor what awaits it (the prompt, when this
     # is a statement typed there: it goes on once the statement is over)
+    sch = sys.modules.get("aioschedule")
+    if sch:  # every schedule ends, at once (a stop per task would load its rare half each)
+        sch.cancel(None, hold=True)
     me = asyncio.current_task()
-    for name in sorted(recs):  # (ended ones too: their schedules end)
+    for name in sorted(recs):
         task = recs[name][aioctl.TASK]
-        if task is not me and (task is None or getattr(task, "data", None) is not me):
-            aioctl.stop(name)
+        if task is not None and task is not me and getattr(task, "data", None) is not me:
+            aioctl.stop(name, stop_sch=False)
     while _unfinished(recs) and time.ticks_diff(deadline, time.ticks_ms()) > 0:
         await asyncio.sleep_ms(10)
     stragglers = _unfinished(recs)

@@ -212,8 +212,9 @@ class WatcherService(Service):
             self.note(name, end[3], True)
         if failed:
             tr[_ERRORS] += 1
-            kids = tr[_TASK] + "."  # its child tasks go with it: its next run adds its own
-            for kid in [k for k in aioctl.group().recs if k.startswith(kids)]:
+            import aiotasks  # its child tasks go with it: its next run adds its own
+
+            for kid in aiotasks.family(aioctl.group().recs, tr[_TASK])[1:]:
                 aioctl.stop(kid)
             if self.max_errors and self.total_errors >= self.max_errors:
                 self.reset("max_errors", self.total_errors)
