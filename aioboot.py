@@ -89,6 +89,7 @@ async def start_up(log, settings, running):
     safe = safemode.begin(settings["SAFE_MODE_AFTER"])
     ok = True  # a start that failed does not count as a healthy boot
     try:
+        aioservice.settings = aioservice.read_config()  # before the manager's code loads
         await aioservice.boot(debug=True, log=log)
     except Exception as e:
         ok = failed("boot", e, log)

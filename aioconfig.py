@@ -212,6 +212,27 @@ def entry(conf, name, env):
     return out
 
 
+def settings():
+    """What the manager needs of services.config and .env, read in one go:
+    ({service: its entry(), or the ConfigError to say}, [the problems of the
+    files themselves]). Neither file's text is kept: the caller can let go
+    of this module before the manager's code loads."""
+    problems = []
+    env = read_env(problems=problems)
+    try:
+        conf = read()
+    except ConfigError as e:
+        problems.append(str(e))
+        conf = {}
+    entries = {}
+    for name in conf:
+        try:
+            entries[name] = entry(conf, name, env)
+        except ConfigError as e:
+            entries[name] = e
+    return entries, problems
+
+
 def write(conf, path=CONFIG):
     """Write conf as JSON, atomically (see atomicfile): an entry a line, in
     the order of their names, as a person lays the file out."""

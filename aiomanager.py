@@ -36,24 +36,18 @@ def _error_line(exc):
 
 
 def _settings(config, log):
-    """(services.config as a dict, .env as a dict), reporting problems."""
+    """{service: its checked config entry, or the ConfigError to say}
+    (aioconfig.settings), reporting the config's own problems. Read before
+    this module loaded (aioservice.load), else now."""
+    read, aioservice.settings = aioservice.settings, None
     if not config:
-        return {}, {}
-    if aioservice.settings:  # boot() read them for this init(): once is enough
-        read, aioservice.settings = aioservice.settings, None
-        return read
-    import aioconfig
-
-    problems = []
-    env = aioconfig.read_env(problems=problems)
-    try:
-        conf = aioconfig.read()
-    except aioconfig.ConfigError as e:
-        problems.append(str(e))
-        conf = {}
+        return {}
+    if type(read) is not tuple:
+        read = aioservice.read_config()
+    entries, problems = read
     for line in problems:
         _problem("(config)", line, log)
-    return conf, env
+    return entries
 
 
 def _import(name, path, log):
@@ -82,23 +76,6 @@ def _import(name, path, log):
     svc.path = path
     registry[name] = svc
     return svc
-
-
-def _entries(names, conf, env):
-    """{name: its checked config entry, None, or the ConfigError to say}, made
-    before any service is imported, so that the config's RAM is theirs then."""
-    out = {}
-    if conf:
-        import aioconfig
-
-        for name in names:
-            try:
-                out[name] = aioconfig.entry(conf, name, env)
-            except aioconfig.ConfigError as e:
-                out[name] = e
-    for module in ("aioconfig", "atomicfile"):  # read and checked: needed no more
-        sys.modules.pop(module, None)
-    return out
 
 
 def _apply(svc, e, log):
@@ -142,8 +119,9 @@ def _apply(svc, e, log):
     return True
 
 
-def _discover(names, conf, env, log):
-    """Import and configure the named services (None: every enabled one)."""
+def _discover(names, entries, log):
+    """Import and configure the named services (None: every enabled one);
+    entries: see _settings."""
     import aiodiscover as found
 
     files = found.find()
@@ -153,20 +131,18 @@ def _discover(names, conf, env, log):
             _problem(path, "%s: %s: ignored: %s is the one imported; remove one of them"
                      % (path, name, files[name]), log)
     wanted = sorted(files if names is None else names)
-    entries = _entries([n for n in wanted if n in files and (names or n not in registry)],
-                       conf, env)
     for name in wanted:
         if names is None and name in registry:
             continue  # imported already (by boot() before init())
         if name not in files:
             _problem(name, "%s: %s: no file %s_service.py" % (found.folder(), name, name), log)
             continue
-        entry = conf.get(name)
-        if names is None and isinstance(entry, dict) and entry.get("enabled") is False:
+        entry = entries.get(name)
+        if names is None and isinstance(entry, dict) and entry["enabled"] is False:
             registry.pop(name, None)  # disabled in the config: not even imported
             continue
         svc = _import(name, files[name], log)
-        if svc is None or not _apply(svc, entries.get(name), log):
+        if svc is None or not _apply(svc, entry, log):
             continue
         if names is None and not svc.enabled:
             registry.pop(name)
@@ -285,13 +261,11 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     log = _app_log(log)
     if name is None:
         known = set(registry)
-        conf, env = _settings(config, log)
-        _discover(None, conf, env, log)
+        _discover(None, _settings(config, log), log)
         return _start_ordered(_runnable(_LATER, known), debug, log, debug_log)
     name = aiodiscover.check(name)
     old = registry.get(name)
-    conf, env = _settings(config, log)
-    _discover([name], conf, env, log)
+    _discover([name], _settings(config, log), log)
     # a load starts afresh: no restart the watcher planned for the old run
     # (if this one does not start, none is promised), and no backoff from it
     aioctl.group().planned.pop(name + ".service", None)
@@ -335,9 +309,8 @@ def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True)
     started. Returns the services started.
     """
     log = _app_log(log)
-    if not aioservice.settings:  # else boot() has just found and imported them all
-        conf, env = _settings(config, log)
-        _discover(None, conf, env, log)
+    if aioservice.settings is not True:  # else boot() has just found and imported them all
+        _discover(None, _settings(config, log), log)
     aioservice.settings = None
     return _start_ordered(_runnable(_LATER if init_schedule else _LATER[:1]), debug, log,
                           debug_log)
@@ -386,9 +359,8 @@ async def boot(debug=True, log=None, debug_log=False, config=True):
     from aioclass import order
 
     log = _app_log(log)
-    conf, env = _settings(config, log)
-    _discover(None, conf, env, log)
-    aioservice.settings = (conf, env) if config else None  # for the init() that follows
+    _discover(None, _settings(config, log), log)
+    aioservice.settings = True if config else None  # for the init() that follows
     # services whose config failed stay in the order, so that those that
     # require them say why they cannot start
     core = {n: s for n, s in registry.items()

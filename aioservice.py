@@ -8,7 +8,9 @@ import sys
 registry = {}  # name -> Service, or aioclass.Failed for one that could not load
 errors = {}  # name -> the one-line reason it is not running
 log = None  # the app's logger, as given to boot() or init(); load() uses it too
-settings = None  # services.config and .env as boot() read them, for the init() after it
+# services.config and .env as read_config() gives them, for the boot() or
+# load() about to run; True from boot() to the init() after it (nothing new to find)
+settings = None
 
 
 def service(name):
@@ -64,6 +66,30 @@ def release():
         sys.modules.pop(module, None)
 
 
+def read_config():
+    """services.config and .env, checked (see aioconfig.settings); the code
+    that read them is let go of at once."""
+    import aioconfig
+
+    try:
+        return aioconfig.settings()
+    finally:
+        sys.modules.pop("aioconfig")
+        sys.modules.pop("atomicfile", None)
+
+
+def _load(*args, **kwargs):
+    # The config is read before the manager's code loads: at the prompt of a
+    # small board the two do not fit in the heap together.
+    global settings
+    try:
+        if kwargs.get("config", True):
+            settings = read_config()
+        return __import__("aiomanager").load(*args, **kwargs)
+    finally:
+        settings = None
+
+
 # the calls in aioadmin (they start nothing); the rest are aiomanager's
 _ADMIN = ("list", "status", "traceback", "config", "enable", "disable", "get_config")
 
@@ -76,6 +102,10 @@ def __getattr__(attr):
         import aioshutdown
 
         return getattr(aioshutdown, attr)
+    import aiotasks  # a call at the prompt gives the manager's RAM back, as a view does
+
+    if attr == "load":
+        return aiotasks.released(_load, _MANAGER)
     name = "aioadmin" if attr in _ADMIN else "aiomanager"
     loaded = name in sys.modules
     func = getattr(__import__(name), "list_services" if attr == "list" else attr, None)
@@ -85,6 +115,4 @@ def __getattr__(attr):
         raise AttributeError("aioservice has no %r; help(aioservice) lists its calls" % attr)
     if attr == "boot":  # a coroutine function, awaited once by main.py
         return func
-    import aiotasks  # a call at the prompt gives the manager's RAM back, as a view does
-
     return aiotasks.released(func, _MANAGER)

@@ -513,3 +513,47 @@ def test_a_failing_child_task_says_so_in_its_services_log(mp):
     assert r.lines[0].endswith("[app] [ERROR] [kid.service.child] failed: KeyError: "
                                "child broke"), r
     assert r.lines[1:] == ["failed running"], r
+
+
+def test_the_config_is_read_apart_from_the_manager_and_said_once(mp):
+    # load() reads services.config and .env before the manager's code loads
+    # (read_config), so the two never share a small board's heap; what it
+    # read is each entry checked, and the code that read it is let go of.
+    mp.services({"echo": service_file("echo", params=", word='own'", body="return word"),
+                 "off": service_file("off")},
+                config={"echo": {"args": ["${W}"]}, "off": {"enabled": False, "bogus": 1},
+                        "ghost": 5}, env="W=hi\nnot a pair\n")
+    r = mp.run_async("""
+        import sys
+        entries, problems = aioservice.read_config()
+        print(sorted(entries), entries["echo"]["args"], type(entries["ghost"]).__name__)
+        print(problems, "aioconfig" in sys.modules, "aiomanager" in sys.modules)
+        aioservice.load("echo")
+        await asyncio.sleep_ms(10)
+        print(aioctl.result("echo.service"), aioservice.settings)
+        aioservice.load("echo", config=False)  # its own defaults: no config read, nothing said
+        await asyncio.sleep_ms(10)
+        print(aioctl.result("echo.service"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "['echo', 'ghost', 'off'] ['hi'] ConfigError", r
+    assert r.lines[1] == "['.env: line 2: not KEY=VALUE, skipped'] False False", r
+    assert r.lines[2] == "[ ERROR ] .env: line 2: not KEY=VALUE, skipped", r
+    assert r.lines[-2] == "hi None", r
+    assert r.lines[-1] == "own", r  # no args from the config: the task's default
+    assert r.out.count("not KEY=VALUE") == 2, r  # read_config()'s list, then said once
+
+
+def test_a_mistake_in_a_disabled_entry_is_said(mp):
+    # A disabled entry that is not valid is said, not skipped in silence:
+    # the config cannot be trusted to say that the service is disabled.
+    mp.services({"off": service_file("off"), "on": service_file("on")},
+                config={"off": {"enabled": False, "bogus": 1}, "on": {"enabled": True}})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        print(sorted(aioctl.group().tasks))
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0].startswith("[ ERROR ] services.config: off: unknown key 'bogus'"), r
+    assert r.lines[-1] == "['on.service']", r
