@@ -225,7 +225,7 @@ def lookup(attr):
         raise AttributeError("aioctl has no %r; help(aioctl) lists its calls" % attr)
     if attr == "follow":  # a coroutine function: it runs on
         return view
-    return released(view, (module, "aioview", "aiotools", "aiogrep"))
+    return released(view, (module, "aioview", "aiotools", "aiogrep", "journalx"))
 
 
 # Where the views live; the other occasional calls are aiotools'

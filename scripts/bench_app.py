@@ -161,7 +161,9 @@ def compile_into(src_text, dst):
     src = dst[:-4] + ".py"
     with open(src, "w") as f:
         f.write(src_text)
-    subprocess.run([CROSS, "-o", dst, src], check=True, cwd=os.path.dirname(src))
+    # named by its file name alone, as on a board: a long path would be a qstr for good
+    subprocess.run([CROSS, "-o", os.path.basename(dst), os.path.basename(src)], check=True,
+                   cwd=os.path.dirname(src))
     os.remove(src)
 
 

@@ -131,3 +131,27 @@ def test_journal_is_a_logging_stream_and_aioctl_reads_it(mp):
     assert r.lines[3] == "--"
     assert r.lines[4].endswith("[app] [ERROR] [job] ZeroDivisionError: divide by zero")
     assert len(r.lines) == 5
+
+
+def test_one_long_line_cannot_push_out_the_rest(mp):
+    # ValueError("... %r" % a_long_value) once took half of a 2 KB journal.
+    r = mp.run("""
+        import sys
+        from journal import Journal
+        j = Journal(2048)
+        for i in range(20):
+            j.write("line %02d of the ordinary kind, about fifty bytes\\n" % i)
+        j.write("[x.service] ValueError: " + "x" * 1000 + "\\n")
+        print("journalx" in sys.modules)
+        lines = [l for l, _ in j.lines()]
+        print(len(lines), j.dropped, len(lines[-1]), lines[-1][-5:])
+        j.write("z" * 300)  # print() writes its end of line apart
+        j.write("\\n")
+        print(repr([l for l, _ in j.lines()][-1][-4:]))
+    """)
+    assert r.rc == 0, r
+    count, dropped, longest, end = r.lines[1].split()
+    assert r.lines[0] == "False", r  # read only when read: journalx loads then
+    assert int(longest) == 255 and end == "xx...", r  # an eighth of the journal, marked
+    assert int(dropped) <= 5 and int(count) >= 16, r  # the ordinary lines mostly stay
+    assert r.lines[2] == "'z...'", r

@@ -3,7 +3,9 @@
 # whole. It is a stream (write/flush), so micropython-lib `logging`, aiolog
 # or print(file=journal) can write to it, and it can be read back like
 # journalctl: cat(grep) and, as lines arrive, `await follow(grep)`.
-import asyncio
+# RAM: reading (lines, cat, follow) is journalx's, loaded when the journal
+# is read; a journal's writer never needs it. One line is at most an eighth
+# of the journal: an error that quotes a long value cannot push out the rest.
 import io
 
 
@@ -12,6 +14,7 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
 
     def __init__(self, size=4096):
         self.size = size
+        self.longest = min(size, max(size // 8, 128))  # bytes in one write; more are cut
         self.buf = bytearray(size)
         self.view = memoryview(self.buf)
         # Positions count every byte ever written: byte p is buf[p % size].
@@ -34,8 +37,9 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
                 text = text.replace(secret, self.MASK)
         data = text.encode()
         n = len(data)
-        if n >= self.size:  # one line longer than the journal: keep its start
-            data, n = data[: self.size - 1] + b"\n", self.size
+        if n > self.longest:  # keep its start, and say it was cut
+            data = data[:self.longest - 4] + (b"...\n" if data[-1] == 10 else b"...")
+            n = len(data)
         if self.head + n - self.tail > self.size:
             self._drop(self.head + n - self.size)
         i = self.head % self.size
@@ -54,11 +58,11 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
     def _drop(self, need):
         # Move tail past whole lines until it is at or beyond need.
         while self.tail < need:
-            nl = self._find(self.tail, self.head)
+            nl = self.find(self.tail, self.head)
             self.tail = self.head if nl < 0 else nl + 1
             self.dropped += 1
 
-    def _find(self, start, end):
+    def find(self, start, end):
         """Position of the first newline in [start, end), or -1."""
         i = start % self.size
         stop = i + end - start
@@ -71,50 +75,9 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
                 return start + self.size - i + j
         return -1
 
-    def _text(self, start, end):
-        i, n = start % self.size, end - start
-        if i + n <= self.size:
-            raw = self.view[i:i + n]
-        else:
-            raw = bytes(self.view[i:]) + bytes(self.view[:i + n - self.size])
-        try:
-            return str(raw, "utf-8")
-        except UnicodeError:  # a character cut by the ring's edge
-            return str(bytes(b if b < 128 else 63 for b in raw), "utf-8")
+    def __getattr__(self, attr):
+        # lines(start), cat(grep), follow(grep): journalx's, as this journal's
+        import journalx
 
-    def lines(self, start=None):
-        """(line, position after it) for each whole line from start (default: the oldest)."""
-        p = self.tail if start is None else max(start, self.tail)
-        while True:
-            nl = self._find(p, self.head)
-            if nl < 0:
-                return
-            yield self._text(p, nl), nl + 1
-            p = nl + 1
-
-    def cat(self, grep=""):
-        """Print the lines that match grep (cat | grep)."""
-        from aiogrep import patterns, wanted  # only when read: its RAM is the services'
-
-        pats = patterns(grep)
-        for line, _ in self.lines():
-            if wanted(line, pats):
-                print(line)
-
-    async def follow(self, grep=""):
-        """Print lines that match grep as they are written (tail -F). Sleeps
-        between writes; a follower that falls a whole journal behind goes
-        on from the oldest line kept."""
-        from aiogrep import patterns, wanted
-
-        pats = patterns(grep)
-        if self.event is None:
-            self.event = asyncio.Event()
-        pos = self.head
-        while True:
-            for line, after in self.lines(pos):
-                pos = after  # where this follower has read up to
-                if wanted(line, pats):
-                    print(line)
-            self.event.clear()  # no await since reading: nothing is missed
-            await self.event.wait()
+        func = getattr(journalx, attr)
+        return lambda *args: func(self, *args)
