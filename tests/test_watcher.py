@@ -635,3 +635,30 @@ def test_the_child_tasks_of_a_failed_service_stop_with_it(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["failed stopped", "2 running running"], r
+
+
+def test_the_watchers_rare_half_is_let_go_of_once_all_is_healthy(mp):
+    # aiowatcher (3.7 KB on a board) came in with the first failure, or with
+    # a view that asked for stats(), and stayed for good.
+    once = service_file("once", body="""
+        import runs
+        runs.n += 1
+        if runs.n == 1:
+            raise ValueError("first run fails")
+        while True:
+            await asyncio.sleep_ms(10)
+    """)
+    r = watch(mp, {"once": once}, {"once": {"restart_delay": 0.05}, "watcher": {"kwargs": FAST}},
+              """
+        import sys
+        await asyncio.sleep_ms(150)
+        print("healthy:", runs.n, "aiowatcher" in sys.modules)
+        print(w.stats()["services"], "aiowatcher" in sys.modules)
+        aioctl.status("watcher.service", debug=True)
+        print("viewed:", "aiowatcher" in sys.modules)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "healthy: 2 False", r
+    assert r.lines[1] == "{'once': {'ValueError': 1}} False", r  # described, then let go of
+    assert any("restarts: 1" in line for line in r.lines[2:-1]), r  # show(), for the view
+    assert r.lines[-1] == "viewed: False", r

@@ -6,10 +6,12 @@
 # This half stays loaded for as long as the app runs, so it holds only the
 # steady path. aiowatcher.py has the rest (describing an error, the report,
 # stats, show, the lines said at a start limit or a reset, saving the
-# report), loaded when first needed. On a full heap it allocates
+# report), loaded when needed and let go of once all is healthy again (a
+# view's call lets go of it at once). On a full heap it allocates
 # nothing it can do without: errors are then counted without their details
 # (aiowatcher does not fit), and a reset still happens.
 import asyncio
+import sys
 from gc import mem_free
 from time import ticks_add, ticks_diff, ticks_ms
 
@@ -69,11 +71,14 @@ class WatcherService(Service):
         self.errors = {}  # service name -> {kind: [count, first, last, traceback]}
 
     def __getattr__(self, attr):
-        # report(), stats(), show(): aiowatcher's, loaded on first use
+        # report(), stats(), show(): aiowatcher's, loaded for the call (a view's)
         if attr not in ("report", "stats", "show"):
             raise AttributeError(attr)
+        kept = "aiowatcher" in sys.modules  # loaded for a failure: it stays till all is well
         import aiowatcher
 
+        if not kept:
+            del sys.modules["aiowatcher"]  # the caller's hold on the function keeps it alive
         return getattr(aiowatcher, attr)
 
     def reset_failed(self, name=None):
@@ -246,6 +251,7 @@ class WatcherService(Service):
             except MemoryError:
                 pass
         if not self.problems:
+            sys.modules.pop("aiowatcher", None)  # what failed is said: its RAM back till the next
             self.fed = now
             if self.wdt:
                 self.wdt.feed()
