@@ -59,5 +59,9 @@ def load(name):
 
 
 def unload(name):
-    """Forget the imported module of a service, so that its RAM can be freed."""
-    sys.modules.pop("aioservices.services.%s_service" % name, None)
+    """Forget the imported module of a service, so that its RAM can be freed:
+    its package holds it too, as an attribute."""
+    import aiotasks
+
+    aiotasks.unimport(("aioservices.services.%s_service" % name,))
+    sys.modules["aioservices.services"].__dict__.pop(name + "_service", None)

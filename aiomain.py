@@ -57,4 +57,5 @@ def run(wdt, settings):
 
             gc.collect()
             print("mpsysd: no memory for an orderly stop; the tasks are cancelled")
+            aioservice._shutdown_begins()  # a stop, not a failure: the watcher does not reset
             asyncio.run(settle())

@@ -19,9 +19,11 @@ _HIST = const(16)  # lines kept for Up/Down
 def _x(name):
     # The rare half: loaded for one use and dropped from sys.modules at once;
     # what it hands out keeps it alive while needed, then it is garbage.
-    import aiopromptx
-
-    del sys.modules["aiopromptx"]
+    try:
+        import aiopromptx
+    finally:  # stored and deleted: also after a failed import (see aiotasks.unimport)
+        sys.modules["aiopromptx"] = None
+        del sys.modules["aiopromptx"]
     return getattr(aiopromptx, name)
 
 

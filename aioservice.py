@@ -69,13 +69,12 @@ def release():
 def read_config():
     """services.config and .env, checked (see aioconfig.settings); the code
     that read them is let go of at once."""
-    import aioconfig
-
     try:
+        import aioconfig
+
         return aioconfig.settings()
     finally:
-        sys.modules.pop("aioconfig")
-        sys.modules.pop("atomicfile", None)
+        __import__("aiotasks").unimport(("aioconfig", "atomicfile", "jsoncheck"))
 
 
 def _load(*args, **kwargs):
@@ -108,10 +107,14 @@ def __getattr__(attr):
         return aiotasks.released(_load, _MANAGER)
     name = "aioadmin" if attr in _ADMIN else "aiomanager"
     loaded = name in sys.modules
-    func = getattr(__import__(name), "list_services" if attr == "list" else attr, None)
+    try:
+        func = getattr(__import__(name), "list_services" if attr == "list" else attr, None)
+    except BaseException:  # no heap for it, most likely: what did load goes
+        aiotasks.unimport(_MANAGER)
+        raise
     if func is None:  # a typo at the prompt, most likely: say so, and keep nothing loaded
         if not loaded:
-            sys.modules.pop(name, None)
+            aiotasks.unimport((name,))
         raise AttributeError("aioservice has no %r; help(aioservice) lists its calls" % attr)
     if attr == "boot":  # a coroutine function, awaited once by main.py
         return func

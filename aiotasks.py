@@ -218,14 +218,18 @@ def lookup(attr):
 
     collect()  # what the last call let go of is free: its code loads into whole holes
     module = _VIEWS.get(attr, "aiotools")
-    view = getattr(__import__(module), attr, None)
+    parts = (module, "aioview", "aiotools", "aiogrep", "journalx", "aiocat", "aiosecret")
+    try:
+        view = getattr(__import__(module), attr, None)
+    except BaseException:  # no heap for it, most likely: what did load goes
+        unimport(parts)
+        raise
     if view is None:  # a typo at the prompt, most likely: say so, and load nothing
-        for m in (module, "aioview"):
-            sys.modules.pop(m, None)
+        unimport(parts)
         raise AttributeError("aioctl has no %r; help(aioctl) lists its calls" % attr)
     if attr == "follow":  # a coroutine function: it runs on
         return view
-    return released(view, (module, "aioview", "aiotools", "aiogrep", "journalx"))
+    return released(view, parts)
 
 
 # Where the views live; the other occasional calls are aiotools'
@@ -240,7 +244,19 @@ def released(func, modules):
         try:
             return func(*args, **kwargs)
         finally:
-            for module in modules:
-                sys.modules.pop(module, None)
+            unimport(modules)
 
     return call
+
+
+def unimport(modules):
+    """Take modules out of sys.modules, RAM and all. A module whose import
+    failed (a full heap) is out of sys.modules already, but MicroPython 1.25
+    leaves it in the table's slot, which keeps all it had loaded: a name
+    stored there again, then deleted, lets go of it."""
+    for module in modules:
+        try:
+            sys.modules[module] = None
+            del sys.modules[module]
+        except MemoryError:  # the table was full and could not grow: it stays
+            pass

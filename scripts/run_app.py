@@ -25,7 +25,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import compile_mpy  # noqa: E402
 
-MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython")
+# BITS=32: the 32-bit build, whose objects are a board's size; HEAP=64K
+# with it is what a 64 KB board has
+MICROPYTHON = os.path.join(ROOT, ".build", "bin", "micropython32" if os.environ.get("BITS") == "32"
+                           else "micropython")
 LIB = os.path.join(ROOT, ".build", "mpy")
 APP = os.path.join(ROOT, ".build", "app")
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -123,9 +126,13 @@ def _terminated(signum, frame):
 
 
 def main():
+    if not os.path.exists(MICROPYTHON):  # micropython32 needs gcc-multilib (make micropython)
+        print("mpsysd: no %s: `make micropython` builds it (it says what it needs)"
+              % os.path.relpath(MICROPYTHON))
+        return 1
     lay_out()
-    print("mpsysd: starting the app in %s (heap %s); Ctrl-C stops the app, Ctrl-D closes "
-          "the prompt" % (os.path.relpath(APP), HEAP))
+    print("mpsysd: starting the app in %s (%s, heap %s); Ctrl-C stops the app, Ctrl-D closes "
+          "the prompt" % (os.path.relpath(APP), os.path.basename(MICROPYTHON), HEAP))
     env = dict(os.environ, MICROPYPATH=import_path(LIB))
     tty = sys.stdin.isatty()
     # no terminal: the services run without a prompt; a terminal: made raw for it

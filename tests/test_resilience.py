@@ -335,11 +335,12 @@ def test_ctrl_c_without_heap_for_the_orderly_stop_still_ends_cleanly(mp):
     # The orderly stop cannot load (a stand-in aioshutdown raises MemoryError
     # at import, as it does when a service holds the whole heap): the tasks
     # are cancelled all the same, their on_stop runs, and the app exits 0.
+    # The watcher is stopped as well, and takes it for a stop, not a failure.
     mp.services({"app": RUNTIME.replace(
         "    @aioctl.aiotask", "    def on_stop(self, *a, **k):\n        print('app on_stop')\n\n"
         "    @aioctl.aiotask").replace('self.type = "runtime.service"',
                                     'self.type = "runtime.service"\n        '
-                                    'self.kwargs = {"on_stop": self.on_stop}')})
+                                    'self.kwargs = {"on_stop": self.on_stop}')}, watcher=True)
     mp.write("aioshutdown.py", "raise MemoryError('memory allocation failed')\n")
     proc = start_app(mp)
     time.sleep(0.6)
@@ -348,6 +349,7 @@ def test_ctrl_c_without_heap_for_the_orderly_stop_still_ends_cleanly(mp):
     assert "app tick" in out, out
     assert "mpsysd: no memory for an orderly stop; the tasks are cancelled" in out, out
     assert "app on_stop" in out, out
+    assert "resetting" not in out, out  # it said "watcher.service was stopped", and reset
     assert proc.returncode == 0 and "Traceback" not in out, out
 
 

@@ -125,8 +125,10 @@ def output(master, until=None, timeout=10):
 @pytest.mark.parametrize("how", ["restarts", "sigterm", "error"])
 def test_make_run_makes_the_terminal_raw_and_restores_it(tmp_path, how):
     statuses = {"restarts": "75 76 0", "sigterm": "sleep", "error": "0"}[how]
+    broken = tmp_path / "not-executable"  # an error once the terminal is raw
+    broken.write_text("")
     proc, master, slave, before = launch(
-        tmp_path, statuses, app=str(tmp_path / "missing") if how == "error" else None)
+        tmp_path, statuses, app=str(broken) if how == "error" else None)
     try:
         if how == "sigterm":
             text = output(master, until="prompt=raw")
@@ -140,7 +142,7 @@ def test_make_run_makes_the_terminal_raw_and_restores_it(tmp_path, how):
             text = output(master)
         apps = re.findall(r"^app \d+: (.*)$", text, re.M)
         if how == "error":
-            assert apps == [] and "FileNotFoundError" in text and proc.returncode == 1
+            assert apps == [] and "PermissionError" in text and proc.returncode == 1
         else:
             assert apps == ["icanon=0 echo=0 isig=0 opost=1 prompt=raw"] * len(statuses.split())
         assert termios.tcgetattr(slave) == before
@@ -149,3 +151,12 @@ def test_make_run_makes_the_terminal_raw_and_restores_it(tmp_path, how):
             proc.kill()
         os.close(master)
         os.close(slave)
+
+
+def test_make_run_without_the_interpreter_says_how_to_get_it(tmp_path):
+    # BITS=32 make run where gcc-multilib could not build micropython32
+    r = subprocess.run([sys.executable, "-c", LAUNCH % {
+        "scripts": os.path.dirname(run_app.__file__), "app": str(tmp_path / "missing"),
+        "cwd": str(tmp_path)}], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, r
+    assert "`make micropython` builds it" in r.stdout and "Traceback" not in r.stderr, r

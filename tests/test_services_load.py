@@ -557,3 +557,41 @@ def test_a_mistake_in_a_disabled_entry_is_said(mp):
     assert r.rc == 0, r
     assert r.lines[0].startswith("[ ERROR ] services.config: off: unknown key 'bogus'"), r
     assert r.lines[-1] == "['on.service']", r
+
+
+def test_unload_and_a_failed_load_give_the_services_ram_back(mp):
+    # unload() left the module in its package's attributes, and a service
+    # whose import failed (a full heap) stayed in sys.modules' table, where
+    # MicroPython 1.25 keeps a failed import's module: its RAM never came back.
+    big = service_file("big", attrs="self.pad = None") + "PAD = bytearray(8000)\n"
+    hog = "PAD = bytearray(8000)\nraise MemoryError('no heap for the rest of hog')\n"
+    mp.services({"first": service_file("first")})
+    mp.write("big_source.py", big)
+    mp.write("hog_source.py", hog)
+    r = mp.run_async("""
+        import gc
+        aioservice.init(debug=False)
+        aioservice.release()
+        await asyncio.sleep_ms(10)
+        for name in ("big", "hog"):
+            with open("aioservices/services/%s_service.py" % name, "w") as f:
+                f.write(open("%s_source.py" % name).read())
+        gc.collect()
+        before = gc.mem_alloc()
+        aioservice.load("big")
+        gc.collect()
+        print("loaded", gc.mem_alloc() - before > 8000)
+        aioservice.unload("big")
+        await asyncio.sleep_ms(10)  # its task ends
+        gc.collect()
+        print("unloaded", gc.mem_alloc() - before)
+        aioservice.load("hog")
+        await asyncio.sleep_ms(10)
+        gc.collect()
+        print("back", gc.mem_alloc() - before < 3000, gc.mem_alloc() - before)
+    """, heap="64K", bits=32)
+    assert r.rc == 0, r
+    assert r.lines[0] == "loaded True", r
+    assert ("[ ERROR ] ./aioservices/services/hog_service.py: hog: not loaded: MemoryError: "
+            "no heap for the rest of hog") in r.lines, r
+    assert r.lines[-1].startswith("back True"), r
