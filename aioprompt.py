@@ -22,7 +22,7 @@ def _x(name):
     try:
         import aiopromptx
     finally:  # stored and deleted: also after a failed import (see aiotasks.unimport)
-        sys.modules["aiopromptx"] = None
+        sys.modules["aiopromptx"] = sys
         del sys.modules["aiopromptx"]
     return getattr(aiopromptx, name)
 

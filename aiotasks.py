@@ -256,7 +256,7 @@ def unimport(modules):
     stored there again, then deleted, lets go of it."""
     for module in modules:
         try:
-            sys.modules[module] = None
+            sys.modules[module] = sys  # any value: the slot is what matters
             del sys.modules[module]
         except MemoryError:  # the table was full and could not grow: it stays
             pass
