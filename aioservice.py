@@ -62,8 +62,7 @@ def release():
     """Forget the manager's code (RAM) until it is needed again."""
     global settings
     settings = None
-    for module in _MANAGER:
-        sys.modules.pop(module, None)
+    __import__("aiotasks").unimport(_MANAGER)  # also what a boot short of heap half-loaded
 
 
 def read_config():
