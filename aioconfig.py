@@ -22,7 +22,6 @@ POLICY_KEYS = ("restart", "restart_delay", "restart_delay_max", "max_restarts",
                "restart_window", "watchdog")
 _RESTART_MODES = ("on-failure", "always", "no")
 _DEFAULTS = "services run with their defaults; the file is left as it is"
-_NO_ROOM = "too large for the free RAM: " + _DEFAULTS
 
 
 class ConfigError(Exception):
@@ -71,8 +70,8 @@ def read(path=CONFIG):
             f.seek(0)
             data = json.load(f)
     except (OSError, ValueError, MemoryError) as e:  # no room; or it changed since
-        raise ConfigError("%s: %s" % (path, _NO_ROOM if isinstance(e, MemoryError) else
-                                      "%r: %s" % (e, _DEFAULTS)))
+        why = "too large for the free RAM" if isinstance(e, MemoryError) else repr(e)
+        raise ConfigError("%s: %s: %s" % (path, why, _DEFAULTS))
     finally:
         sys.modules.pop("jsoncheck", None)
     if not isinstance(data, dict):

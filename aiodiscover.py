@@ -5,7 +5,6 @@
 import os
 import sys
 
-_SUFFIXES = ("_service.py", "_service.mpy")  # MicroPython imports the .py of a pair
 ignored = []  # files that find() saw beside one of the same name that is imported
 
 
@@ -39,7 +38,7 @@ def find():
     where = folder()
     found = {}
     ignored.clear()
-    for suffix in _SUFFIXES:
+    for suffix in ("_service.py", "_service.mpy"):  # MicroPython imports the .py of a pair
         for entry in sorted(os.listdir(where)):
             if entry.endswith(suffix):
                 name = entry[: -len(suffix)]
@@ -63,5 +62,6 @@ def unload(name):
     its package holds it too, as an attribute."""
     import aiotasks
 
-    aiotasks.unimport(("aioservices.services.%s_service" % name,))
-    sys.modules["aioservices.services"].__dict__.pop(name + "_service", None)
+    module = "aioservices.services.%s_service" % name
+    aiotasks.unimport((module,))
+    sys.modules["aioservices.services"].__dict__.pop(module[21:], None)

@@ -76,24 +76,23 @@ def read_config():
         __import__("aiotasks").unimport(("aioconfig", "atomicfile", "jsoncheck"))
 
 
-def _load(*args, **kwargs):
-    # The config is read before the manager's code loads: at the prompt of a
-    # small board the two do not fit in the heap together.
+def load(name=None, debug=False, log=None, debug_log=False, config=True):
+    """Import, configure (services.config and .env) and start name (a file
+    may have been added since start); see aiomanager.load. The config is
+    read before the manager's code loads (on a small board the two do not
+    fit in the heap together), and the manager is let go of after."""
     global settings
     try:
-        if kwargs.get("config", True):
+        if config:
             settings = read_config()
-        return __import__("aiomanager").load(*args, **kwargs)
+        return __import__("aiomanager").load(name, debug, log, debug_log, config)
     finally:
         settings = None
-
-
-# the calls in aioadmin (they start nothing); the rest are aiomanager's
-_ADMIN = ("list", "status", "traceback", "config", "enable", "disable", "get_config")
+        __import__("aiotasks").unimport(_MANAGER)
 
 
 def __getattr__(attr):
-    # boot, init, load, unload live in aiomanager; status, config... in
+    # boot, init, unload live in aiomanager; status, config... in
     # aioadmin. `list` is spelled list_services there, so as not to hide the
     # builtin.
     if attr == "shutdown":  # needed once, at the end: a module of its own
@@ -102,9 +101,9 @@ def __getattr__(attr):
         return getattr(aioshutdown, attr)
     import aiotasks  # a call at the prompt gives the manager's RAM back, as a view does
 
-    if attr == "load":
-        return aiotasks.released(_load, _MANAGER)
-    name = "aioadmin" if attr in _ADMIN else "aiomanager"
+    # the calls in aioadmin (they start nothing); the rest are aiomanager's
+    admin = ("list", "status", "traceback", "config", "enable", "disable", "get_config")
+    name = "aioadmin" if attr in admin else "aiomanager"
     loaded = name in sys.modules
     try:
         func = getattr(__import__(name), "list_services" if attr == "list" else attr, None)

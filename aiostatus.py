@@ -9,7 +9,6 @@ import time
 import aioctl
 from aioview import FAILED, duration, error_line, span, stamp
 
-_DOT = "\u25cf"
 _ARROW = "\u2517\u2501\u25ba"
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31,
            "scheduled": 36}
@@ -19,7 +18,8 @@ _RESULT_WIDTH = 60  # a long result is cut in status lines, never in result()
 
 def _dot(state):
     color = _COLORS.get(state) if aioctl.group().color else None
-    return "\x1b[%dm%s\x1b[0m" % (color, _DOT) if color else _DOT
+    dot = "\u25cf"
+    return "\x1b[%dm%s\x1b[0m" % (color, dot) if color else dot
 
 
 def _next_run(name):

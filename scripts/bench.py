@@ -372,6 +372,7 @@ def app_rows():
     rows.append(("a. make mpy's app, after %s: free / largest block (B)" % views,
                  shown(seen[32]), shown(seen[64]) + " (128K)", "",
                  ">= 16384 free", seen[32]["ok"] and seen[32]["free"] >= 16384))
+    names = seen[32].get("names")
     small = {32: bench_app.smallest_heap(compiled, 32, 48, 160),
              64: bench_app.smallest_heap(compiled, 64, 48, 320)}
     rows.append(("   smallest heap it boots and runs in (8K steps)", kb(small[32]), kb(small[64]),
@@ -395,6 +396,9 @@ def app_rows():
         return not r["errors"] and r["low"] >= 4096
 
     r = seen[32]
+    # the qstr pool's fifth step holds names 301 to 620; the 621st needs 4.5 KB in one block
+    rows.append(("names (qstrs) interned after a's views; after c's rounds", "%s; %s" % (
+        names, r.get("names")), "", "", "<= 620 (the next pool: 4.5 KB)", None))
     rows.append(("c. 100 load/unload rounds + views, 64K", churned(r),
                  churned(seen[64]) + " (128K)", "", "none; >= 4096",
                  "low" in r and not r["errors"] and not r["memory_error"] and r["low"] >= 4096))

@@ -36,7 +36,6 @@ import aioctl
 from heapinfo import heap
 
 WAIT_MS = %(wait)d
-ROUNDS = %(rounds)d  # load/unload rounds of the churn service (bench_churn)
 EXPECT = %(expect)r  # tasks that must be running after the boot
 
 
@@ -69,11 +68,7 @@ async def look():
     for line in ("aioctl.status()", "aioctl.top()", "aioctl.log()"):
         typed(line)
     low, errors = 0, 0
-    if ROUNDS:  # a module of its own: a and b do not carry its code
-        from bench_churn import churn
-
-        low, errors = await churn(ROUNDS)
-    free, largest = heap()
+%(churn)s    free, largest = heap()
     print("MODULES", " ".join(sorted(sys.modules)))
     print("TASKS", len(aioctl.group().tasks))
     micropython.qstr_info()
@@ -161,8 +156,10 @@ def compile_into(src_text, dst):
     src = dst[:-4] + ".py"
     with open(src, "w") as f:
         f.write(src_text)
-    # named by its file name alone, as on a board: a long path would be a qstr for good
-    subprocess.run([CROSS, "-o", os.path.basename(dst), os.path.basename(src)], check=True,
+    # its source named by the module's name, as the project's modules are
+    # (compile_mpy.source_name): a file name or path would be a qstr for good
+    name = os.path.basename(dst)[:-4]
+    subprocess.run([CROSS, "-o", name + ".mpy", "-s", name, name + ".py"], check=True,
                    cwd=os.path.dirname(src))
     os.remove(src)
 
@@ -193,7 +190,11 @@ def lay_out(name, mip=None, seeds=(), churn=False, rounds=0, expect=APP_TASKS):
         compile_into(CHURN_PROBE, os.path.join(tree, "bench_churn.mpy"))
     compile_into(open(HEAPINFO).read(), os.path.join(tree, "heapinfo.mpy"))
     expect = list(expect) + [s + ".service" for s in seeds]
-    compile_into(PROBE % {"wait": BOOT_MS, "rounds": rounds, "expect": expect},
+    # the churn of c is a module of its own, named only in c's probe: a and b
+    # carry neither its code nor its names (each a qstr for good)
+    churn_call = ("    from bench_churn import churn\n\n    low, errors = await churn(%d)\n"
+                  % rounds) if rounds else ""
+    compile_into(PROBE % {"wait": BOOT_MS, "churn": churn_call, "expect": expect},
                  os.path.join(tree, "bench_probe.mpy"))
     return tree
 
@@ -231,7 +232,8 @@ def run_app(tree, bits, heap):
     seen.update(bad=bad, free=int(free), largest=int(largest), low=int(low),
                 errors=int(errors), modules=re.search("^MODULES (.*)$", out, re.M).group(1),
                 tasks=int(re.search(r"^TASKS (\d+)$", out, re.M).group(1)),
-                qstr=int(re.search(r"n_total_bytes=(\d+)", out).group(1)))
+                qstr=int(re.search(r"n_total_bytes=(\d+)", out).group(1)),
+                names=int(re.search(r"n_qstr=(\d+)", out).group(1)))
     seen["ok"] = rc == 0 and bad == "-" and not seen["memory_error"]
     return seen
 

@@ -14,7 +14,7 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
 
     def __init__(self, size=4096):
         self.size = size
-        self.longest = min(size, max(size // 8, 128))  # bytes in one write; more are cut
+        self.limit = min(size, max(size // 8, 128))  # bytes in one write; more are cut
         self.buf = bytearray(size)
         self.view = memoryview(self.buf)
         # Positions count every byte ever written: byte p is buf[p % size].
@@ -37,8 +37,8 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
                 text = text.replace(secret, self.MASK)
         data = text.encode()
         n = len(data)
-        if n > self.longest:  # keep its start, and say it was cut
-            data = data[:self.longest - 4] + (b"...\n" if data[-1] == 10 else b"...")
+        if n > self.limit:  # keep its start, and say it was cut
+            data = data[:self.limit - 4] + (b"...\n" if data[-1] == 10 else b"...")
             n = len(data)
         if self.head + n - self.tail > self.size:
             self._drop(self.head + n - self.size)
