@@ -85,6 +85,12 @@ async def start_up(log, settings, running):
     import aioservices.services  # noqa: F401  (the services' package)
     from asyncio import Event, gather  # noqa: F401  (asyncio's lazy parts the boot uses)
 
+    if want_prompt():  # its one big function (1.4 KB) wants a whole block
+        try:
+            import aioprompt  # noqa: F401
+        except MemoryError:  # tried again, and said, when the prompt starts
+            pass
+
     aioctl.add(aioctl.loop_lag, name="loop.lag")
     safe = safemode.begin(settings["SAFE_MODE_AFTER"])
     ok = True  # a start that failed does not count as a healthy boot

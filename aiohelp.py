@@ -21,7 +21,8 @@ Ctrl-D at an empty prompt: close the prompt; the services go on.""",
   status(name=None)  [ OK ] / [ ERROR ] lines; traceback(name)
   list(), service(name)  the files found; a loaded Service
   load(name), unload(name)  at run time (services.config and .env applied)
-  load()  the files added since: others are left as they are
+  load()  the files not loaded (added, unloaded): others are left as they are
+  release()  let go of the manager's code (it loads again when called)
   enable(name), disable(name), config(name, enabled, *args, **kwargs)
   get_config(name=None)  services.config as written
   await shutdown(timeout=5)  stop everything in order""",

@@ -60,10 +60,13 @@ def _import(name, path, log):
         module = found.load(name)
         svc = getattr(module, "service", None)
         if not isinstance(svc, Service):
-            raise ImportError("no `service` object: end the file with service = MyService(%r)"
-                              % name)
+            raise ImportError("%s: end the file with service = MyService(%r), a subclass of "
+                              "aioclass.Service" % ("no `service` object" if svc is None else
+                                                    "`service` is not a Service", name))
         task = getattr(type(svc), "task", None)
-        if task is None or type(task) is type(_error_line):
+        if task is None:
+            raise TypeError("no task: give the class an @aioctl.aiotask async def task(self)")
+        if type(task) is type(_error_line):
             raise TypeError("task is not a coroutine function (async def)")
         if svc.name != name:  # two files could claim one name, and one be lost
             raise ValueError("the file declares %r: a service in %s_service.py must be "

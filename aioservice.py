@@ -86,6 +86,8 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
         if config:
             settings = read_config()
         return __import__("aiomanager").load(name, debug, log, debug_log, config)
+    except MemoryError as e:  # the config or the manager did not fit: say whose load it was
+        raise MemoryError("load(%r): %s" % (name, e))
     finally:
         settings = None
         __import__("aiotasks").unimport(_MANAGER)

@@ -155,3 +155,25 @@ def test_one_long_line_cannot_push_out_the_rest(mp):
     assert int(longest) == 255 and end == "xx...", r  # an eighth of the journal, marked
     assert int(dropped) <= 5 and int(count) >= 16, r  # the ordinary lines mostly stay
     assert r.lines[2] == "'z...'", r
+
+
+def test_a_long_line_printed_in_pieces_is_cut_once(mp):
+    # print(file=journal) writes its text, then its end of line, apart; a
+    # long line must be cut as a whole, once.
+    r = mp.run("""
+        from journal import Journal
+        j = Journal(2048)
+        for i in range(20):
+            j.write("line %02d of the ordinary kind, about fifty bytes\\n" % i)
+        print("LONG" + "x" * 1000, file=j)
+        print("a", "b" * 600, "c", file=j)  # pieces, each under the cap
+        j.write("ok\\nz" + "y" * 400 + "\\nend\\n")  # lines in one write
+        lines = [l for l, _ in j.lines()]
+        print(j.dropped, [len(l) for l in lines[-5:]], lines[-1])
+        print(lines[-5][-6:], lines[-4].count("..."), lines[-2][-4:])
+    """)
+    assert r.rc == 0, r
+    dropped, lengths = r.lines[0].split(" ", 1)
+    assert int(dropped) <= 5, r  # the ordinary lines mostly stay
+    assert lengths == "[255, 255, 2, 255, 3] end", r
+    assert r.lines[1] == "xxx... 1 y...", r

@@ -103,6 +103,8 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
         "ok": service_file("ok"),
         "zero": "from aioclass import Service\nX = 1\nY = X / 0\n",
         "noobj": "from aioclass import Service\n",
+        "plain": "class Plain:\n    pass\n\n\nservice = Plain()\n",
+        "notask": "from aioclass import Service\n\n\nservice = Service('notask')\n",
         "notasync": service_file("notasync", body="return 1").replace("async def task",
                                                                       "def task"),
         "undecorated": service_file("undecorated", body="return 1").replace(
@@ -118,33 +120,28 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
     """)
     assert r.rc == 0, r
     lines = r.lines
-    assert lines[0] == ("[ ERROR ] ./aioservices/services/noobj_service.py: noobj: not loaded: "
-                        "ImportError: no `service` object: end the file with "
-                        "service = MyService('noobj')")
-    assert lines[1] == ("[ ERROR ] ./aioservices/services/notasync_service.py: notasync: not "
-                        "loaded: TypeError: task is not a coroutine function (async def)")
-    assert lines[2] == ("[ ERROR ] ./aioservices/services/undecorated_service.py: undecorated: "
-                        "not loaded: TypeError: task is not a coroutine function (async def)")
-    assert lines[3] == ("[ ERROR ] ./aioservices/services/zero_service.py: zero: not loaded: "
-                        "ZeroDivisionError: divide by zero")
-    assert lines[4:9] == [
-        "[ ERROR ] Service: noobj.service from ./aioservices/services/noobj_service.py "
-        "not loaded: ImportError: no `service` object: end the file with "
-        "service = MyService('noobj')",
-        "[ ERROR ] Service: notasync.service from ./aioservices/services/notasync_service.py "
-        "not loaded: TypeError: task is not a coroutine function (async def)",
-        "[ OK ] Service: ok.service from ./aioservices/services/ok_service.py loaded",
-        "[ ERROR ] Service: undecorated.service from "
-        "./aioservices/services/undecorated_service.py not loaded: TypeError: task is not a "
-        "coroutine function (async def)",
-        "[ ERROR ] Service: zero.service from ./aioservices/services/zero_service.py "
-        "not loaded: ZeroDivisionError: divide by zero",
-    ]
+    end = ("end the file with service = MyService(%r), a subclass of aioclass.Service")
+    said = {
+        "noobj": "ImportError: no `service` object: " + end % "noobj",
+        "notask": "TypeError: no task: give the class an @aioctl.aiotask async def task(self)",
+        "notasync": "TypeError: task is not a coroutine function (async def)",
+        "plain": "ImportError: `service` is not a Service: " + end % "plain",
+        "undecorated": "TypeError: task is not a coroutine function (async def)",
+        "zero": "ZeroDivisionError: divide by zero",
+    }
+    names = sorted(said)
+    assert lines[:6] == ["[ ERROR ] ./aioservices/services/%s_service.py: %s: not loaded: %s"
+                         % (n, n, said[n]) for n in names], r
+    assert lines[6:13] == [
+        "[ ERROR ] Service: %s.service from ./aioservices/services/%s_service.py not loaded: %s"
+        % (n, n, said[n]) if n in said else
+        "[ OK ] Service: ok.service from ./aioservices/services/ok_service.py loaded"
+        for n in sorted(names + ["ok"])], r
     # the real traceback, with the service file's line
     assert re.search(r'File ".*aioservices/services/zero_service.py", line 3, in <module>\n'
                      r"ZeroDivisionError: divide by zero", r.out), r.out
     assert lines[-2] == "running"
-    assert lines[-1] == "False ['noobj', 'notasync', 'ok', 'undecorated', 'zero']"
+    assert lines[-1] == "False %s" % sorted(names + ["ok"])
 
 
 def test_disabled_services_are_not_imported(mp):

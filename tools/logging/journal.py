@@ -14,7 +14,8 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
 
     def __init__(self, size=4096):
         self.size = size
-        self.limit = min(size, max(size // 8, 128))  # bytes in one write; more are cut
+        self.limit = min(size, max(size // 8, 128)) - 1  # bytes in a line but its end
+        self.run = 0  # bytes of the line being written (print() writes its end apart)
         self.buf = bytearray(size)
         self.view = memoryview(self.buf)
         # Positions count every byte ever written: byte p is buf[p % size].
@@ -36,10 +37,13 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
             if secret in text:
                 text = text.replace(secret, self.MASK)
         data = text.encode()
+        if self.run + len(data) > self.limit:  # a line may be too long
+            data = self._cut(data)
         n = len(data)
-        if n > self.limit:  # keep its start, and say it was cut
-            data = data[:self.limit - 4] + (b"...\n" if data[-1] == 10 else b"...")
-            n = len(data)
+        if n >= self.size:  # lines and lines in one write: keep their start
+            data, n = data[:self.size - 1] + b"\n", self.size
+        nl = data.rfind(b"\n")
+        self.run = n - nl - 1 if nl >= 0 else self.run + n
         if self.head + n - self.tail > self.size:
             self._drop(self.head + n - self.size)
         i = self.head % self.size
@@ -54,6 +58,16 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
 
     def flush(self):
         pass
+
+    def _cut(self, data):
+        # Each line keeps its first self.limit bytes and says "..." where it
+        # was cut; what comes after, in this write or the next, is dropped.
+        parts = data.split(b"\n")
+        for i, part in enumerate(parts):
+            room = self.limit - (self.run if i == 0 else 0)
+            if len(part) > room:
+                parts[i] = part[:room - 3] + b"..." if room > 3 else b""
+        return b"\n".join(parts)
 
     def _drop(self, need):
         # Move tail past whole lines until it is at or beyond need.
