@@ -44,7 +44,8 @@ def run(wdt, settings):
     try:
         asyncio.get_event_loop().run_forever()  # the services and the prompt run as tasks
     except KeyboardInterrupt as e:  # Ctrl-C, at the prompt or while booting
-        print("\nmpsysd: Ctrl-C: stopping the services")
+        bit = getattr(sys.modules.get("safemode"), "pending", 0)  # the unix watchdog's Ctrl-C
+        print("\nmpsysd: %s: stopping the services" % ("watchdog" if bit else "Ctrl-C"))
         aioctl.interrupted(e)  # a task it broke into ends as stopped, with its on_stop
         for task in starting:  # a boot cut short must not go on to start more services
             task.cancel()

@@ -466,6 +466,9 @@ def test_a_statement_that_blocks_the_loop_is_bitten_once_and_named(mp):
     finally:
         term.close()
     assert term.text.count("resetting:") == 1, term.text
+    # the thread bites with a Ctrl-C of its own: the app says it was the watchdog
+    assert "mpsysd: watchdog: stopping the services" in term.text, term.text
+    assert "Ctrl-C: stopping" not in term.text, term.text
     with open(os.path.join(mp.workdir, "safemode.reason")) as f:
         assert "blocked in prompt" in f.read()
 
