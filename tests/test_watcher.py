@@ -24,6 +24,15 @@ STEADY = service_file("steady", body="""
         runs.steady += 1
         await asyncio.sleep_ms(5)
 """)
+# A service whose first run fails, and whose next runs go on.
+ONCE = service_file("once", body="""
+    import runs
+    runs.n += 1
+    if runs.n == 1:
+        raise ValueError("first run fails")
+    while True:
+        await asyncio.sleep_ms(10)
+""")
 RUNS = "n = 0\nflaky = []\nsteady = 0\n"
 FAST = {"period": 0.005}  # the watcher looks every 5 ms in these tests
 
@@ -446,15 +455,7 @@ def test_restart_happens_at_its_planned_delay_not_at_the_next_round(mp):
 
 
 def test_report_reads_as_lines_with_dates_and_traceback_survives_a_restart(mp):
-    once = service_file("once", body="""
-        import runs
-        runs.n += 1
-        if runs.n == 1:
-            raise ValueError("first run fails")
-        while True:
-            await asyncio.sleep_ms(10)
-    """)
-    r = watch(mp, {"once": once}, {"once": {"restart_delay": 0.02}}, """
+    r = watch(mp, {"once": ONCE}, {"once": {"restart_delay": 0.02}}, """
         await asyncio.sleep_ms(100)
         print(runs.n, aioctl.group().tasks["once.service"].state)
         print(repr(w.report()))
@@ -640,15 +641,7 @@ def test_the_child_tasks_of_a_failed_service_stop_with_it(mp):
 def test_the_watchers_rare_half_is_let_go_of_once_all_is_healthy(mp):
     # aiowatcher (3.7 KB on a board) came in with the first failure, or with
     # a view that asked for stats(), and stayed for good.
-    once = service_file("once", body="""
-        import runs
-        runs.n += 1
-        if runs.n == 1:
-            raise ValueError("first run fails")
-        while True:
-            await asyncio.sleep_ms(10)
-    """)
-    r = watch(mp, {"once": once}, {"once": {"restart_delay": 0.05}, "watcher": {"kwargs": FAST}},
+    r = watch(mp, {"once": ONCE}, {"once": {"restart_delay": 0.05}, "watcher": {"kwargs": FAST}},
               """
         import sys
         await asyncio.sleep_ms(150)
