@@ -6,8 +6,8 @@
 # This half stays loaded for as long as the app runs, so it holds only the
 # steady path. aiowatcher.py has the rest (describing an error, the report,
 # stats, show, the lines said at a start limit or a reset, saving the
-# report), loaded when needed and let go of once all is healthy again (a
-# view's call lets go of it at once). On a full heap it allocates
+# report), loaded when needed and let go of after 20 rounds without an error
+# (a view's call lets go of it at once). On a full heap it allocates
 # nothing it can do without: errors are then counted without their details
 # (aiowatcher does not fit), and a reset still happens.
 import asyncio
@@ -60,6 +60,7 @@ class WatcherService(Service):
     # Read before the task runs (by report(), show()): class-level defaults
     # until set, which keeps the instance's attribute table smaller.
     restarts = total_errors = unnoted = 0  # unnoted: errors counted without details
+    noted = 0  # ticks_ms of the last error
     healthy_since = None
     said = ""  # the problems last logged, so that they are logged once
 
@@ -94,6 +95,7 @@ class WatcherService(Service):
         """Count an error of a service; aiowatcher describes it (see note()
         there for what). With the heap full it is counted all the same."""
         self.total_errors += 1
+        self.noted = ticks_ms()
         try:
             import aiowatcher
 
@@ -250,8 +252,9 @@ class WatcherService(Service):
                 self.reserve = bytearray(_RESERVE)
             except MemoryError:
                 pass
+        if ticks_diff(now, self.noted) > self.quiet:  # no error for a while: its RAM back
+            sys.modules.pop("aiowatcher", None)
         if not self.problems:
-            sys.modules.pop("aiowatcher", None)  # what failed is said: its RAM back till the next
             self.fed = now
             if self.wdt:
                 self.wdt.feed()
@@ -280,6 +283,7 @@ class WatcherService(Service):
         self.max_lag, self.healthy_after = max_lag * 1000, healthy_after * 1000
         self.wdt_ms = int(wdt_timeout * 1000)
         period = int(period * 1000)
+        self.quiet = 20 * period  # rounds without an error before aiowatcher goes
         self.fed = self.beat = ticks_ms()  # the last feed; the last tick (aiowatchdog reads it)
         self.reserve = bytearray(_RESERVE)
         self.problems = []  # why the system is not healthy now (reused every round)
