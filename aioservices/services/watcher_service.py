@@ -6,8 +6,8 @@
 # This half stays loaded for as long as the app runs, so it holds only the
 # steady path. aiowatcher.py has the rest (describing an error, the report,
 # stats, show, the lines said at a start limit or a reset, saving the
-# report), loaded when needed and let go of after 20 rounds without an error
-# (a view's call lets go of it at once). On a full heap it allocates
+# report), loaded when needed and let go of after 20 rounds (2 s at least)
+# without an error (a view's call lets go of it at once). On a full heap it allocates
 # nothing it can do without: errors are then counted without their details
 # (aiowatcher does not fit), and a reset still happens.
 import asyncio
@@ -219,10 +219,13 @@ class WatcherService(Service):
             self.note(name, end[3], True)
         if failed:
             tr[_ERRORS] += 1
-            import aiotasks  # its child tasks go with it: its next run adds its own
+            try:  # its child tasks go with it: its next run adds its own
+                import aiotasks
 
-            for kid in aiotasks.family(aioctl.group().recs, tr[_TASK])[1:]:
-                aioctl.stop(kid)
+                for kid in aiotasks.family(aioctl.group().recs, tr[_TASK])[1:]:
+                    aioctl.stop(kid)
+            except MemoryError:  # a full heap: the restart below matters more
+                pass
             if self.max_errors and self.total_errors >= self.max_errors:
                 self.reset("max_errors", self.total_errors)
             if self.err_service_limit and tr[_ERRORS] >= self.err_service_limit:
@@ -283,7 +286,9 @@ class WatcherService(Service):
         self.max_lag, self.healthy_after = max_lag * 1000, healthy_after * 1000
         self.wdt_ms = int(wdt_timeout * 1000)
         period = int(period * 1000)
-        self.quiet = 20 * period  # rounds without an error before aiowatcher goes
+        # without an error for this long (20 rounds, 2 s at least), aiowatcher goes;
+        # sooner, a service failing in a loop on a full heap would load it again and again
+        self.quiet = max(20 * period, 2000)
         self.fed = self.beat = ticks_ms()  # the last feed; the last tick (aiowatchdog reads it)
         self.reserve = bytearray(_RESERVE)
         self.problems = []  # why the system is not healthy now (reused every round)
