@@ -32,7 +32,17 @@ def _problem(name, line, log):
 
 
 def _error_line(exc):
-    return "%s: %s" % (type(exc).__name__, exc)
+    line = "%s: %s" % (type(exc).__name__, exc)
+    if isinstance(exc, SyntaxError):  # where it is: said by the traceback alone
+        import io
+
+        text = io.StringIO()
+        sys.print_exception(exc, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
+        text = text.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
+        at = text.rfind(", line ")
+        if at >= 0:
+            line += " (line %s)" % text[at + 7:text.find("\n", at)]
+    return line
 
 
 def _settings(config, log):

@@ -592,3 +592,14 @@ def test_unload_and_a_failed_load_give_the_services_ram_back(mp):
     assert ("[ ERROR ] ./aioservices/services/hog_service.py: hog: not loaded: MemoryError: "
             "no heap for the rest of hog") in r.lines, r
     assert r.lines[-1].startswith("back True"), r
+
+
+def test_a_syntax_error_says_its_line(mp):
+    # the one line said which file, not where in it (only traceback() did)
+    mp.services({"syn": "import asyncio\n\nx = (1,\ny = 2 2\n"})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == ("[ ERROR ] ./aioservices/services/syn_service.py: syn: not loaded: "
+                          "SyntaxError: invalid syntax (line 4)"), r
