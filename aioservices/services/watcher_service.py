@@ -75,7 +75,7 @@ class WatcherService(Service):
         # report(), stats(), show(): aiowatcher's, loaded for the call (a view's)
         if attr not in ("report", "stats", "show"):
             raise AttributeError(attr)
-        kept = "aiowatcher" in sys.modules  # loaded for a failure: it stays till all is well
+        kept = "aiowatcher" in sys.modules  # loaded for a failure: it stays till errors stop
         import aiowatcher
 
         if not kept:
