@@ -92,7 +92,7 @@ def _import(name, path, log):
 
 
 def _apply(svc, e, log):
-    """Config entry e (see _entries) and attributes into svc.args/kwargs/
+    """Config entry e (see _settings) and attributes into svc.args/kwargs/
     schedule/require; False on error."""
     name = svc.name
     kw = svc.kwargs  # asyncmd's services could give these two as kwargs too

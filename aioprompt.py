@@ -21,9 +21,8 @@ def _x(name):
     # what it hands out keeps it alive while needed, then it is garbage.
     try:
         import aiopromptx
-    finally:  # stored and deleted: also after a failed import (see aiotasks.unimport)
-        sys.modules["aiopromptx"] = sys
-        del sys.modules["aiopromptx"]
+    finally:  # also after a failed import, which leaves it in sys.modules' table
+        __import__("aiotasks").unimport(("aiopromptx",))
     return getattr(aiopromptx, name)
 
 

@@ -30,11 +30,10 @@ _held = {}  # task name -> the plan of a schedule a user stopped; start() resume
 
 def _x():
     # the rare half: what it hands out keeps it alive while needed
-    import sys
-
-    import aioschedulex
-
-    del sys.modules["aioschedulex"]
+    try:
+        import aioschedulex
+    finally:  # also after a failed import, which leaves it in sys.modules' table
+        __import__("aiotasks").unimport(("aioschedulex",))
     return aioschedulex
 
 
