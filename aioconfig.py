@@ -211,11 +211,12 @@ def entry(conf, name, env):
     return out
 
 
-def settings():
+def settings(service=None):
     """What the manager needs of services.config and .env, read in one go:
     ({service: its entry(), or the ConfigError to say}, [the problems of the
-    files themselves]). Neither file's text is kept: the caller can let go
-    of this module before the manager's code loads."""
+    files themselves]); given a service, its entry alone. Neither file's
+    text is kept: the caller can let go of this module before the manager's
+    code loads."""
     problems = []
     env = read_env(problems=problems)
     try:
@@ -225,6 +226,8 @@ def settings():
         conf = {}
     entries = {}
     for name in conf:
+        if service is not None and service not in (name, name + ".service"):
+            continue  # (the others' objects would sit between the manager's code)
         try:
             entries[name] = entry(conf, name, env)
         except ConfigError as e:

@@ -305,12 +305,14 @@ def unload(name):
     svc = registry.pop(name, None)
     errors.pop(name, None)
     task = name + ".service"
-    if task in aioctl.group().recs:
-        aioctl.delete(task)  # on_stop runs; its schedule and child tasks go too
-    elif svc is None:
-        print("%s: no such service loaded" % name)
-    found.unload(name)
-    gc.collect()
+    try:
+        if task in aioctl.group().recs:
+            aioctl.delete(task)  # on_stop runs; its schedule and child tasks go too
+        elif svc is None:
+            print("%s: no such service loaded" % name)
+    finally:  # its code goes even when the delete ran out of heap halfway
+        found.unload(name)
+        gc.collect()
     return svc
 
 

@@ -65,13 +65,13 @@ def release():
     __import__("aiotasks").unimport(_MANAGER)  # also what a boot short of heap half-loaded
 
 
-def read_config():
+def read_config(service=None):
     """services.config and .env, checked (see aioconfig.settings); the code
     that read them is let go of at once."""
     try:
         import aioconfig
 
-        return aioconfig.settings()
+        return aioconfig.settings(service)
     finally:
         __import__("aiotasks").unimport(("aioconfig", "atomicfile", "jsoncheck"))
 
@@ -84,7 +84,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     global settings
     try:
         if config:
-            settings = read_config()
+            settings = read_config(name)
         return __import__("aiomanager").load(name, debug, log, debug_log, config)
     except MemoryError as e:  # the config or the manager did not fit: say whose load it was
         raise MemoryError("load(%r): %s" % (name, e))

@@ -294,3 +294,37 @@ def test_the_rare_half_is_let_go_of_after_each_call(mp):
     assert r.rc == 0, r
     assert r.lines == ["False", "unknown schedule key 'every' (known: start_in, at, repeat)",
                        "[] False", "True 0 False"], r
+
+
+
+def test_stopping_an_unscheduled_task_loads_nothing_of_the_schedules(mp):
+    # While any schedule exists, a stop or delete of a task without one
+    # (every unload at the prompt does one) used to load the schedules' rare
+    # half to find no match: a load peak for nothing. Here the rare half
+    # cannot load: only the scheduled task's stop needs it.
+    mp.write("aioschedulex.py", "raise ImportError('the rare half was loaded')\n")
+    r = mp.run_async("""
+        import aioschedule
+        async def job():
+            return 1
+        async def loop():
+            while True:
+                await asyncio.sleep_ms(10)
+        aioctl.enter(job, (), {}, "job", start=False)
+        aioschedule._timers["job"] = [None, 0, {}, 0, None]  # as schedule() leaves it
+        aioctl.add(loop, name="loop")
+        aioctl.add(loop, name="loop.service.kid")
+        await asyncio.sleep_ms(20)
+        print(aioctl.stop("loop"), aioctl.delete("loop.service.kid"))
+        await asyncio.sleep_ms(20)
+        print(aioctl.group().tasks["loop"].state, "loop.service.kid" in aioctl.group().recs)
+        for name in ("job", "job.service.x", "jo"):
+            try:
+                print(name, aioctl.stop(name))
+            except ImportError as e:
+                print(name, e)
+    """)
+    assert r.rc == 0, r
+    said = [line for line in r.lines if not line.startswith("aioctl: no task matches")]
+    assert said == ["True None", "stopped False", "job the rare half was loaded",
+                    "job.service.x False", "jo False"], r
