@@ -133,11 +133,12 @@ def add(func, *args, name=None, **kwargs):
     return enter(func, args, kwargs, name)
 
 
-def enter(func, args, kwargs, name=None, start=True):
+def enter(func, args, kwargs, name=None, start=True, run=None):
     """add() with args and kwargs as given. With start=False the record
-    waits, in state scheduled, for start() (aioschedule uses this)."""
+    waits, in state scheduled, for start() (aioschedule uses this). run: a
+    first run the caller made of func(*args, **kwargs) (the manager, which
+    checks the arguments that way) and passes on instead of another."""
     recs = group().recs
-    run = None
     if not callable(func):  # a coroutine or Job made by the caller: it runs once
         run, func = func, None
         if hasattr(run, "coro"):  # a Job: its hooks come with it

@@ -185,11 +185,11 @@ def _start(svc, log):
             kw[hook] = getattr(svc, hook)
     name = svc.name + ".service"
     scheduled = svc.type == "schedule.service"
+    run = None
     if not scheduled:  # args of the wrong shape fail here, before a run it replaces ends
         run = svc.task(*svc.args, **aioctl._call_kw(kw))
-        getattr(run, "coro", run).close()
     _retire(name)
-    aioctl.enter(svc.task, svc.args, kw, name, start=not scheduled)
+    aioctl.enter(svc.task, svc.args, kw, name, not scheduled, run)
     if scheduled:
         import aioschedule
 

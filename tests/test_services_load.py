@@ -607,3 +607,36 @@ def test_a_syntax_error_says_its_line(mp):
     assert r.rc == 0, r
     assert r.lines[0] == ("[ ERROR ] ./aioservices/services/syn_service.py: syn: not loaded: "
                           "SyntaxError: invalid syntax (line 4)"), r
+
+
+def test_a_start_makes_the_task_coroutine_once(mp):
+    # The manager tries the task's arguments by making its coroutine; that
+    # coroutine is the one that runs (it was made twice, and the first one
+    # left as garbage between what a start keeps).
+    source = service_file("count", params=", n=1").replace("    @aioctl.aiotask", """\
+    @counted
+    @aioctl.aiotask""").replace("class CountService", """\
+made = []
+
+
+def counted(f):
+    def call(*args, **kwargs):
+        made.append(args[1:])
+        return f(*args, **kwargs)
+    return call
+
+
+class CountService""")
+    mp.services({"count": source}, config={"count": {"args": [3]}})
+    r = mp.run_async("""
+        import sys
+        aioservice.load("count")
+        await asyncio.sleep_ms(10)
+        made = sys.modules["aioservices.services.count_service"].made
+        print(made, aioctl.group().tasks["count.service"].state)
+        aioctl.restart("count.service")
+        await asyncio.sleep_ms(10)
+        print(made, aioctl.group().tasks["count.service"].state)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["[(3,)] running", "[(3,), (3,)] running"], r
