@@ -31,6 +31,10 @@ def run(wdt, settings):
     """Run the app until Ctrl-C. wdt: the start-up watchdog main.py armed
     (None on the unix port); settings: main.py's globals (JOURNAL_BYTES,
     FILE_LOG...)."""
+    import gc
+
+    if settings["GC_EVERY"]:  # see main.py: the heap stays in larger blocks
+        gc.threshold(int((gc.mem_free() + gc.mem_alloc()) * settings["GC_EVERY"]))
     import aioboot
 
     log = aioboot.logger(settings)

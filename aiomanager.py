@@ -176,6 +176,7 @@ def _keep_secrets(kw):
 
 def _start(svc, log):
     """Run svc's task per its type; returns the task name."""
+    collect()  # the last start's garbage is gone: what this one keeps fills its holes
     kw = dict(svc.kwargs)
     _keep_secrets(kw)
     if log is not None:

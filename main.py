@@ -12,6 +12,10 @@ FILE_LOG_BYTES = 16384
 SAFE_MODE_AFTER = 3  # boots in a row that never ran healthy, before safe mode
 HEALTHY_AFTER = 60  # seconds of health that make a boot good (the watcher judges)
 SHUTDOWN_TIMEOUT = 5  # seconds for an orderly stop on Ctrl-C
+# A garbage collection each time this share of the heap has been allocated
+# (2 KB of 64 KB), not only when it is full: garbage goes before what stays
+# settles between it, so a load() at the prompt still finds whole blocks.
+GC_EVERY = 1 / 32
 
 
 def arm_watchdog():

@@ -391,3 +391,23 @@ def test_ctrl_c_during_a_blocking_call_stops_that_service_with_its_on_stop(mp):
     out += rest
     assert "blocker on_stop" in out, out
     assert proc.returncode == 0 and "Traceback" not in out, out
+
+
+@pytest.mark.parametrize("share", ["1 / 32", "0"])
+def test_the_app_collects_garbage_each_share_of_the_heap_main_py_sets(mp, share):
+    # GC_EVERY: a collection after each 1/32 of the heap allocated keeps
+    # garbage from settling between what stays (larger free blocks later);
+    # 0 leaves MicroPython's default, a collection when the heap is full.
+    mp.services({"gauge": service_file("gauge", body="""
+        import gc
+        print("threshold", gc.threshold(), gc.mem_free() + gc.mem_alloc())
+        await asyncio.sleep_ms(50)
+    """)})
+    rc, out = run_app(mp, 1.5, main_changes=[("GC_EVERY = 1 / 32", "GC_EVERY = " + share)])
+    found = re.search(r"^threshold (-?\d+) (\d+)$", out, re.M)
+    assert found, out
+    threshold, heap = int(found.group(1)), int(found.group(2))
+    if share == "0":
+        assert threshold == -1, out
+    else:  # MicroPython keeps it in GC blocks (32 bytes on this 64-bit build)
+        assert heap // 32 - 32 < threshold <= heap // 32, out
