@@ -9,7 +9,8 @@ ignored = []  # files that find() saw beside one of the same name that is import
 
 
 def folder():
-    """The services' folder; relative (./...) when it is below the working directory."""
+    """The services' folder; relative when it is below the working directory
+    (as the imported modules' __file__ then is: see aiomanager._import)."""
     import aioservices.services as package
 
     where = package.__file__
@@ -17,7 +18,7 @@ def folder():
     cwd = os.getcwd().rstrip("/") + "/"
     if path.startswith(cwd):
         path = path[len(cwd):]
-    return path if path.startswith("/") or path.startswith(".") else "./" + path
+    return path
 
 
 def check(name, exists=False):

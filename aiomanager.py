@@ -86,8 +86,11 @@ def _import(name, path, log):
         registry[name] = Failed(name, path, e)
         _problem(name, "%s: %s: not loaded: %s" % (path, name, _error_line(e)), log)
         return None
-    svc.path = path
-    registry[name] = svc
+    # the module's own name and __file__ are names the board holds already:
+    # kept instead of the strings found on disk (heap, strewn through it)
+    where = getattr(module, "__file__", None)
+    svc.path = where if where == path else path
+    registry[svc.name] = svc
     return svc
 
 

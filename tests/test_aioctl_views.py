@@ -131,7 +131,7 @@ def test_debug_view_of_a_service_with_children(mp):
             type = "runtime.service"
             docs = "https://example.org/hello"
             def __repr__(self):
-                return "Service: hello.service from ./aioservices/services/hello_service.py"
+                return "Service: hello.service from aioservices/services/hello_service.py"
             def show(self):
                 return "Stats", "loops: 3"
         def service(name):
@@ -150,7 +150,7 @@ def test_debug_view_of_a_service_with_children(mp):
     assert r.rc == 0, r
     assert r.lines[0] == "● hello.service - Hello example v1.0"
     assert r.lines[1] == ("    Loaded: Service: hello.service from "
-                          "./aioservices/services/hello_service.py")
+                          "aioservices/services/hello_service.py")
     assert re.fullmatch(r"    Active: status: running since %s; [01] s ago" % TS, r.lines[2])
     assert r.lines[3:6] == ["    Type: runtime.service", "    Docs: https://example.org/hello",
                             "    Stats: loops: 3"]

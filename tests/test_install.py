@@ -188,7 +188,7 @@ def test_app_bundle_boots_on_the_unix_port(tmp_path, package, ext):
     assert sorted(os.listdir(board)) == [".env", "boot.py", "lib", "main.py", "services.config"]
     out = run_for(interpreter(package) + ["main.py"], board, board_env(board), 2)
     assert "boot order: wifi -> clock" in out, out
-    assert "[ OK ] Service: wifi.service from ./lib/aioservices/services/wifi_service.%s" % ext \
+    assert "[ OK ] Service: wifi.service from lib/aioservices/services/wifi_service.%s" % ext \
         in out, out
     assert re.search(r"\[ OK \] Service: watcher.service from .*watcher_service.%s started" % ext,
                      out), out
@@ -223,9 +223,9 @@ def test_make_mpy_tree_runs_the_app_from_mpy(tmp_path):
     sources = [f for top, _, files in os.walk(lib) for f in files if f.endswith(".py")]
     assert sources == []  # everything in lib/ is .mpy
     out = run_for([MICROPYTHON, "-X", "heapsize=128K", "main.py"], dist, board_env(dist), 2)
-    assert "[ OK ] Service: wifi.service from ./lib/aioservices/services/wifi_service.mpy" in out
+    assert "[ OK ] Service: wifi.service from lib/aioservices/services/wifi_service.mpy" in out
     assert re.search(r"\[ OK \] Service: watcher.service from .*watcher_service.mpy started", out)
-    assert "[ OK ] Service: hello.service from ./lib/aioservices/services/hello_service.mpy " \
+    assert "[ OK ] Service: hello.service from lib/aioservices/services/hello_service.mpy " \
            "started" in out, out
 
 
@@ -248,7 +248,7 @@ def test_frozen_unix_firmware_boots_the_app(tmp_path):
     assert check.strip() == "aioctl.py journal.py", check  # frozen: no lib/ path
     out = run_for([firmware, "-X", "heapsize=128K", "main.py"], board, board_env(board), 2)
     assert "boot order: wifi -> clock" in out, out
-    assert "[ OK ] Service: hello.service from ./lib/aioservices/services/hello_service.mpy " \
+    assert "[ OK ] Service: hello.service from lib/aioservices/services/hello_service.mpy " \
            "started" in out, out
     assert re.search(r"watcher_service.mpy started", out), out
 

@@ -72,7 +72,7 @@ def test_prompt_answers_through_a_pty_while_a_service_keeps_running(mp):
         os.write(master, b"1 +\n")  # a mistake does not end the prompt
         read_until(master, r"SyntaxError", seen)
         os.write(master, b"aioservice.status()\n")
-        read_until(master, r"\[ OK \] Service: ticker.service from \./aioservices/services/"
+        read_until(master, r"\[ OK \] Service: ticker.service from aioservices/services/"
                            r"ticker_service\.py loaded", seen)
         os.write(master, b"\x04")  # Ctrl-D: the prompt steps aside, services run on
         read_until(master, r"^tick \d+ prompt=done", seen)

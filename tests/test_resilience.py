@@ -259,17 +259,17 @@ aiomain.run("""
     # each fault, once on the console when it happened...
     assert re.search(r"^\[ ERROR \] services.config: line 1, col 66: .*: not valid JSON", out,
                      re.M), out
-    assert re.search(r"^\[ ERROR \] ./aioservices/services/boom_service.py: boom: not loaded: "
+    assert re.search(r"^\[ ERROR \] aioservices/services/boom_service.py: boom: not loaded: "
                      r"ImportError: no module named 'nothing_here'", out, re.M)
-    assert re.search(r"^\[ ERROR \] ./aioservices/services/needy_service.py: needy: not "
+    assert re.search(r"^\[ ERROR \] aioservices/services/needy_service.py: needy: not "
                      r"started: requires missing service: nothere", out, re.M)
     # ...in the journal...
     assert re.search(r"\[mpsysd\] \[ERROR\] services.config: line 1, col 66: .*: not valid JSON",
                      out)
-    assert re.search(r"\[mpsysd\] \[ERROR\] ./aioservices/services/boom_service.py", out)
+    assert re.search(r"\[mpsysd\] \[ERROR\] aioservices/services/boom_service.py", out)
     # ...and in aioservice.status(), while the rest runs
-    assert "[ OK ] Service: app.service from ./aioservices/services/app_service.py loaded" in out
-    assert "[ OK ] Service: net.service from ./aioservices/services/net_service.py loaded" in out
+    assert "[ OK ] Service: app.service from aioservices/services/app_service.py loaded" in out
+    assert "[ OK ] Service: net.service from aioservices/services/net_service.py loaded" in out
     assert "app tick" in out
 
 

@@ -38,10 +38,10 @@ def test_require_chain_runs_in_order_independent_ones_concurrently(mp):
     assert r.lines[0] == "boot order: a -> b -> c -> d"
     ok = [line for line in r.lines if line.startswith("[ OK ]")]
     assert ok == [
-        "[ OK ] Service: d.service from ./aioservices/services/d_service.py --> 'd ok'",
-        "[ OK ] Service: a.service from ./aioservices/services/a_service.py --> 'a ok'",
-        "[ OK ] Service: b.service from ./aioservices/services/b_service.py --> 'b ok'",
-        "[ OK ] Service: c.service from ./aioservices/services/c_service.py --> 'c ok'",
+        "[ OK ] Service: d.service from aioservices/services/d_service.py --> 'd ok'",
+        "[ OK ] Service: a.service from aioservices/services/a_service.py --> 'a ok'",
+        "[ OK ] Service: b.service from aioservices/services/b_service.py --> 'b ok'",
+        "[ OK ] Service: c.service from aioservices/services/c_service.py --> 'c ok'",
     ]
     # a and d start together; b waits for a, c for b
     assert r.lines[-2] == ("trace: ['start a', 'start d', 'end d', 'end a', 'start b', "
@@ -60,21 +60,21 @@ def test_failed_requirement_stops_the_chain_not_the_rest(mp):
         aioservice.status()
     """)
     assert r.rc == 0, r
-    assert "[ ERROR ] ./aioservices/services/a_service.py: a: failed: OSError: a down" in r.lines
-    assert ("[ ERROR ] ./aioservices/services/b_service.py: b: not started: dependency failed: a"
+    assert "[ ERROR ] aioservices/services/a_service.py: a: failed: OSError: a down" in r.lines
+    assert ("[ ERROR ] aioservices/services/b_service.py: b: not started: dependency failed: a"
             in r.lines)
-    assert ("[ ERROR ] ./aioservices/services/c_service.py: c: not started: dependency failed: b"
+    assert ("[ ERROR ] aioservices/services/c_service.py: c: not started: dependency failed: b"
             in r.lines)
-    assert ("[ OK ] Service: d.service from ./aioservices/services/d_service.py --> 'd ok'"
+    assert ("[ OK ] Service: d.service from aioservices/services/d_service.py --> 'd ok'"
             in r.lines)
     assert "trace: ['start a', 'start d', 'end d']" in r.lines
     assert ("outcome: [('a', 'failed'), ('b', 'dependency failed: a'), "
             "('c', 'dependency failed: b'), ('d', 'done')]") in r.lines
     assert r.lines[-4:] == [
-        "[ ERROR ] ./aioservices/services/a_service.py: a: failed: OSError: a down",
-        "[ ERROR ] ./aioservices/services/b_service.py: b: not started: dependency failed: a",
-        "[ ERROR ] ./aioservices/services/c_service.py: c: not started: dependency failed: b",
-        "[ OK ] Service: d.service from ./aioservices/services/d_service.py loaded",
+        "[ ERROR ] aioservices/services/a_service.py: a: failed: OSError: a down",
+        "[ ERROR ] aioservices/services/b_service.py: b: not started: dependency failed: a",
+        "[ ERROR ] aioservices/services/c_service.py: c: not started: dependency failed: b",
+        "[ OK ] Service: d.service from aioservices/services/d_service.py loaded",
     ]
 
 
@@ -89,12 +89,12 @@ def test_missing_requirement_and_cycle_are_named_the_rest_boots(mp):
     }, compiled=True, heap="96K")  # behaviour; the RAM of six services is the bench's
     assert r.rc == 0, r
     out = r.lines
-    assert ("[ ERROR ] ./aioservices/services/needs_service.mpy: needs: not started: "
+    assert ("[ ERROR ] aioservices/services/needs_service.mpy: needs: not started: "
             "requires missing service: ghost") in out
-    assert ("[ ERROR ] ./aioservices/services/after_service.mpy: after: not started: "
+    assert ("[ ERROR ] aioservices/services/after_service.mpy: after: not started: "
             "dependency failed: needs") in out
     for n in "xyz":
-        assert ("[ ERROR ] ./aioservices/services/%s_service.mpy: %s: not started: "
+        assert ("[ ERROR ] aioservices/services/%s_service.mpy: %s: not started: "
                 "dependency cycle: x -> y -> z -> x" % (n, n)) in out
     assert "boot order: a" in out
     assert "trace: ['start a', 'end a']" in out, r
@@ -126,9 +126,9 @@ def test_init_starts_runtime_services_after_what_they_require(mp):
         print(sorted((n, v.state) for n, v in aioctl.group().tasks.items()))
     """)
     assert r.rc == 0, r
-    assert ("[ ERROR ] ./aioservices/services/orphan_service.py: orphan: not started: "
+    assert ("[ ERROR ] aioservices/services/orphan_service.py: orphan: not started: "
             "requires missing service: nothere") in r.lines
-    assert ("[ ERROR ] ./aioservices/services/needsboom_service.py: needsboom: not started: "
+    assert ("[ ERROR ] aioservices/services/needsboom_service.py: needsboom: not started: "
             "dependency failed: boom") in r.lines
     assert r.lines[-2] == "['base', 'top']"
     assert r.lines[-1] == ("[('base.service', 'running'), ('boom.service', 'failed'), "
@@ -150,6 +150,6 @@ def test_no_memory_while_configuring_a_service_is_one_line_that_names_it(mp):
         print([s.name for s in aioservice.init(debug=False)])
     """)
     assert r.rc == 0, r
-    assert ("[ ERROR ] ./aioservices/services/tick_service.py: tick: not configured: "
+    assert ("[ ERROR ] aioservices/services/tick_service.py: tick: not configured: "
             "MemoryError: memory allocation failed, allocating 232 bytes") in r.lines, r
     assert r.lines[-1] == "['other']", r

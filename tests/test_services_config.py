@@ -83,7 +83,7 @@ def test_wrong_shapes_fail_their_service_only(mp):
     for entry, problem in cases:
         r = run_init(mp, {"echo": entry})
         assert r.rc == 0, r
-        where = ("./aioservices/services/echo_service.py" if "cannot start" in problem
+        where = ("aioservices/services/echo_service.py" if "cannot start" in problem
                  else "services.config")
         assert r.lines == ["[ ERROR ] %s: echo: %s" % (where, problem),
                            "echo not started", "other other ok"], entry
@@ -107,7 +107,7 @@ def test_schedule_problems_are_reported_for_that_service(mp):
             print(sorted(aioctl.group().tasks))
         """)
         assert r.rc == 0, r
-        assert r.lines == ["[ ERROR ] ./aioservices/services/world_service.py: world: " + problem,
+        assert r.lines == ["[ ERROR ] aioservices/services/world_service.py: world: " + problem,
                            "['other.service']"], schedule
 
 
@@ -133,7 +133,7 @@ def test_config_enable_disable_write_atomically_and_keep_entries(mp):
     """)
     assert r.rc == 0, r
     assert r.lines[0:4] == [
-        "./aioservices/services: new: no file new_service.py",
+        "aioservices/services: new: no file new_service.py",
         "echo [('args', [1, 2]), ('enabled', True), ('kwargs', {'greeting': 'hey'})]",
         "keep [('args', [7])]",
         "other [('enabled', False), ('require', ['x'])]",

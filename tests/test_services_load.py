@@ -82,11 +82,11 @@ def test_seed_convention_service_runs_unmodified(mp):
     """)
     assert r.rc == 0, r
     out = r.out
-    assert r.lines[0] == "['Service: hello.service from ./aioservices/services/hello_service.py']"
+    assert r.lines[0] == "['Service: hello.service from aioservices/services/hello_service.py']"
     assert re.search(r"^● hello.service: status: running since", out, re.M)
     assert re.search(r"^● hello.service.child: status: running since", out, re.M)
     assert "● hello.service - Hello example runner v1.0" in r.lines
-    assert ("    Loaded: Service: hello.service from ./aioservices/services/hello_service.py"
+    assert ("    Loaded: Service: hello.service from aioservices/services/hello_service.py"
             in r.lines)
     assert "    Type: runtime.service" in r.lines
     assert "    Docs: https://example.org/hello" in r.lines
@@ -130,12 +130,12 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
         "zero": "ZeroDivisionError: divide by zero",
     }
     names = sorted(said)
-    assert lines[:6] == ["[ ERROR ] ./aioservices/services/%s_service.py: %s: not loaded: %s"
+    assert lines[:6] == ["[ ERROR ] aioservices/services/%s_service.py: %s: not loaded: %s"
                          % (n, n, said[n]) for n in names], r
     assert lines[6:13] == [
-        "[ ERROR ] Service: %s.service from ./aioservices/services/%s_service.py not loaded: %s"
+        "[ ERROR ] Service: %s.service from aioservices/services/%s_service.py not loaded: %s"
         % (n, n, said[n]) if n in said else
-        "[ OK ] Service: ok.service from ./aioservices/services/ok_service.py loaded"
+        "[ OK ] Service: ok.service from aioservices/services/ok_service.py loaded"
         for n in sorted(names + ["ok"])], r
     # the real traceback, with the service file's line
     assert re.search(r'File ".*aioservices/services/zero_service.py", line 3, in <module>\n'
@@ -185,12 +185,12 @@ def test_load_a_file_dropped_in_after_start_and_unload(mp):
         print(aioservice.load("missing"))
     """)
     assert r.rc == 0, r
-    assert r.lines[0] == "Service: late.service from ./aioservices/services/late_service.py"
+    assert r.lines[0] == "Service: late.service from aioservices/services/late_service.py"
     assert r.lines[1] == "running True"
     assert r.lines[2] == "late on_stop ran"
     assert r.lines[3] == "['first.service'] None"
     assert r.lines[4] == "[]"
-    assert r.lines[5] == ("[ ERROR ] ./aioservices/services: missing: no file missing_service.py")
+    assert r.lines[5] == ("[ ERROR ] aioservices/services: missing: no file missing_service.py")
     assert r.lines[6] == "None"
 
 
@@ -202,13 +202,21 @@ def test_mpy_services_are_found_and_run(mp, tmp_path):
     subprocess.run([cross, "-o", str(tmp_path / "aioservices/services/mpy_service.mpy"),
                     "mpy_service.py"], cwd=str(tmp_path), check=True)
     r = mp.run_async("""
+        import sys
+        sys.path[0] = ""  # the working directory as such: __file__ relative, as on a board
         print(aioservice.list())
         aioservice.init(debug=False)
         await asyncio.sleep_ms(10)
-        print(aioctl.result("mpy.service"), aioservice.service("mpy").path)
+        svc = aioservice.service("mpy")
+        print(aioctl.result("mpy.service"), svc.path)
+        # the path the module already holds (its __file__, a name for good),
+        # and its own name as the registry's key: no strings of their own
+        module = sys.modules["aioservices.services.mpy_service"]
+        print(svc.path is module.__file__, [k is svc.name for k in aioservice.registry])
     """)
     assert r.rc == 0, r
-    assert r.lines == ["['mpy']", "from mpy ./aioservices/services/mpy_service.mpy"]
+    assert r.lines == ["['mpy']", "from mpy aioservices/services/mpy_service.mpy",
+                       "True [True]"], r
 
 
 def test_discovery_from_another_working_directory(mp, tmp_path):
@@ -265,7 +273,7 @@ def test_run_time_load_applies_config_env_and_the_apps_logger(mp):
         aioctl.log("late")
     """.replace("LATE", repr(late)), heap="128K")  # behaviour, with a source to compile
     assert r.rc == 0, r
-    assert r.lines[0] == "Service: late.service from ./aioservices/services/late_service.py", r
+    assert r.lines[0] == "Service: late.service from aioservices/services/late_service.py", r
     assert r.lines[1] == "seen late failed", r
     assert any(line.endswith("[late.service] says hi") for line in r.lines[2:]), r
     assert any("[late.service] ValueError: late failed" in line for line in r.lines[2:]), r
@@ -285,10 +293,10 @@ def test_status_keeps_the_message_and_requirements_say_why(mp):
         aioservice.status()
     """)
     assert r.rc == 0, r
-    assert ("[ ERROR ] ./aioservices/services/clock_service.py: clock: not started: requires "
+    assert ("[ ERROR ] aioservices/services/clock_service.py: clock: not started: requires "
             "wifi, which did not start: services.config: wifi: ${WIFI_PSK} is not set in .env"
             ) in r.lines, r
-    assert ("[ ERROR ] Service: broken.service from ./aioservices/services/broken_service.py "
+    assert ("[ ERROR ] Service: broken.service from aioservices/services/broken_service.py "
             "not loaded: ZeroDivisionError: divide by zero") in r.lines, r
     assert "boot order: wifi" not in r.out, r
 
@@ -334,13 +342,13 @@ def test_twin_files_and_a_name_that_is_not_the_files_are_said(mp):
         print(sorted(n for n in aioctl.group().recs))
     """)
     assert r.rc == 0, r
-    assert ("[ ERROR ] ./aioservices/services/twin_service.mpy: twin: ignored: "
-            "./aioservices/services/twin_service.py is the one imported; remove one of them"
+    assert ("[ ERROR ] aioservices/services/twin_service.mpy: twin: ignored: "
+            "aioservices/services/twin_service.py is the one imported; remove one of them"
             ) in r.lines, r
-    assert ("[ ERROR ] ./aioservices/services/thief_service.py: thief: not loaded: ValueError: "
+    assert ("[ ERROR ] aioservices/services/thief_service.py: thief: not loaded: ValueError: "
             "the file declares 'ours': a service in thief_service.py must be called 'thief'"
             ) in r.lines, r
-    assert "from py ./aioservices/services/twin_service.py" in r.lines, r
+    assert "from py aioservices/services/twin_service.py" in r.lines, r
     assert r.lines[-1] == "['ours.service', 'twin.service']", r
 
 
@@ -366,7 +374,7 @@ def test_load_with_no_name_starts_the_new_files_and_leaves_the_others_as_they_ar
     """)
     assert r.rc == 0, r
     assert r.lines == [
-        "[Service: fresh.service from ./aioservices/services/fresh_service.py]",
+        "[Service: fresh.service from aioservices/services/fresh_service.py]",
         "[('fresh.service', 'running'), ('halted.service', 'stopped'), "
         "('kept.service', 'running')]",
         "True",
@@ -419,7 +427,7 @@ def test_the_config_of_a_service_without_a_file_is_refused_and_not_written(mp):
         print(aioservice.disable("ticker"))
     """)
     assert r.rc == 0, r
-    assert r.lines == ["./aioservices/services: nosuch: no file nosuch_service.py"] * 3 + [
+    assert r.lines == ["aioservices/services: nosuch: no file nosuch_service.py"] * 3 + [
         "True", "{'enabled': False}"], r
 
 
@@ -452,7 +460,7 @@ def test_a_load_that_cannot_start_the_new_code_leaves_the_old_run_going(mp):
         '[ ERROR ] services.config: ticker: "args" must be a list, not int',
         "ticker.service goes on with its old code",
         "False", "running True [1] True",
-        "[ ERROR ] ./aioservices/services/ticker_service.py: ticker: cannot start: TypeError: "
+        "[ ERROR ] aioservices/services/ticker_service.py: ticker: cannot start: TypeError: "
         "task() takes 3 positional arguments but 4 were given",
         "ticker.service goes on with its old code",
         "False", "running True [1] True",
@@ -479,7 +487,7 @@ def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
     assert r.rc == 0, r
     assert r.lines == [
         "True",
-        "[ OK ] Service: ticker.service from ./aioservices/services/ticker_service.py loaded",
+        "[ OK ] Service: ticker.service from aioservices/services/ticker_service.py loaded",
         "{'enabled': False}", "{'enabled': False}",
         "nosuch: no such service loaded", "None",
         "ticker", "[]"], r
@@ -593,7 +601,7 @@ def test_unload_and_a_failed_load_give_the_services_ram_back(mp):
     """, heap="64K", bits=32)
     assert r.rc == 0, r
     assert r.lines[0] == "loaded True", r
-    assert ("[ ERROR ] ./aioservices/services/hog_service.py: hog: not loaded: MemoryError: "
+    assert ("[ ERROR ] aioservices/services/hog_service.py: hog: not loaded: MemoryError: "
             "no heap for the rest of hog") in r.lines, r
     assert r.lines[-1].startswith("back True"), r
 
@@ -605,7 +613,7 @@ def test_a_syntax_error_says_its_line(mp):
         aioservice.init(debug=False)
     """)
     assert r.rc == 0, r
-    assert r.lines[0] == ("[ ERROR ] ./aioservices/services/syn_service.py: syn: not loaded: "
+    assert r.lines[0] == ("[ ERROR ] aioservices/services/syn_service.py: syn: not loaded: "
                           "SyntaxError: invalid syntax (line 4)"), r
 
 
