@@ -657,3 +657,24 @@ def test_the_watchers_rare_half_is_let_go_of_once_all_is_healthy(mp):
     assert r.lines[1] == "{'once': {'ValueError': 1}} False", r  # described, then let go of
     assert any("restarts: 1" in line for line in r.lines[2:-1]), r  # show(), for the view
     assert r.lines[-1] == "viewed: False", r
+
+
+def test_an_end_the_heap_had_no_room_to_record_is_recorded_and_restarted(mp):
+    # When a task ends on a heap so full that not even its record can be
+    # rewritten, the record still says running while its asyncio task is
+    # over: the service was dead for good, shown as running. The watcher
+    # finds such an end on its next tick, records it, and restarts it.
+    # (Here the end is lost on purpose: the completion hook is taken away.)
+    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, {
+        "flaky": {"restart_delay": 0.05},
+        "watcher": {"kwargs": FAST},
+    }, """
+        task = aioctl.group().recs["flaky.service"][aioctl.TASK]
+        task.state = lambda task, er: None  # the completion hook that could not write
+        await asyncio.sleep_ms(150)
+        print(runs.n > 1, w.restarts > 0, w.errors["flaky"]["ValueError"][0] > 0)
+        print(aioctl.group().tasks["flaky.service"].state)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[-2] == "True True True", r
+    assert r.lines[-1] in ("running", "failed"), r  # between two runs, or in one

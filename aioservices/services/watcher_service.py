@@ -155,6 +155,9 @@ class WatcherService(Service):
             if end is None:  # running; on a tick: a healthy run, a hang
                 if lag is None:
                     continue
+                if rec[aioctl.TASK].done():  # it ended on a heap too full to record it:
+                    aioctl._done(rec[aioctl.TASK], rec[aioctl.TASK].data)  # recorded now
+                    continue
                 since = tr[_SINCE]
                 if tr[_FAILS] and ticks_diff(now, since) > setting(svc, "restart_window") * 1000:  # pyright: ignore[reportOperatorIssue]
                     tr[_FAILS] = 0  # healthy for a while: the backoff starts again
@@ -290,6 +293,9 @@ class WatcherService(Service):
         # sooner, a service failing in a loop on a full heap would load it again and again
         self.quiet = max(20 * period, 2000)
         self.fed = self.beat = ticks_ms()  # the last feed; the last tick (aiowatchdog reads it)
+        # the counters a failure sets, in the instance's table now: set first
+        # on a full heap, a new entry there would be the watcher's own MemoryError
+        self.restarts = self.total_errors = self.unnoted = self.noted = 0
         self.reserve = bytearray(_RESERVE)
         self.problems = []  # why the system is not healthy now (reused every round)
         # lag: set by tick(), how late the loop ran; None until the next tick.
@@ -322,7 +328,10 @@ class WatcherService(Service):
                     self.note(self.name, e)
                     if not bad:  # once, not every round while the heap is full
                         bad = True
-                        print("[ ERROR ] watcher", type(e).__name__, e, sep=": ")
+                        try:
+                            print("[ ERROR ] watcher", type(e).__name__, e, sep=": ")
+                        except MemoryError:
+                            pass
                 try:  # woken by any task's end, by a due restart and by the tick
                     await aiotasks.ended()
                 except MemoryError:  # no room for a waiter: look again in a period
