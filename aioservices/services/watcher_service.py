@@ -138,7 +138,11 @@ class WatcherService(Service):
                 continue
             tr = self.tracks.get(name)
             if tr is None:
-                tr = self.tracks[name] = [name + ".service", None, 0, 0, (), 0, 0, 0, 0]
+                task = name + ".service"
+                for key in t.recs:  # the table's own string: not one more copy per service
+                    if key == task:
+                        task = key
+                tr = self.tracks[name] = [task, None, 0, 0, (), 0, 0, 0, 0]
             task = tr[_TASK]
             if lag is not None:  # wrap-safe windows (see _AGE)
                 tr[_WINDOW] = clamp(tr[_WINDOW], _AGE)

@@ -8,10 +8,9 @@ from aiolog import Logger, level_of
 
 
 class ServiceLogger(Logger):
-    def __init__(self, log, prefix, level="INFO"):
+    def __init__(self, log, name, level="INFO"):
         self.log = log  # the logger in front of which it stands (hides Logger.log)
-        self.name = prefix
-        self.prefix = "[%s] " % prefix
+        self.name = name  # also the prefix, put in each line: one string per service, not two
         self.level = level_of(level)
 
     def child(self, cname):
@@ -26,4 +25,4 @@ class ServiceLogger(Logger):
 
     def _emit(self, level, method, msg, args):
         if level >= self.level:
-            getattr(self.log, method)(self.prefix + (msg % args if args else msg))
+            getattr(self.log, method)("[%s] %s" % (self.name, msg % args if args else msg))
