@@ -148,8 +148,8 @@ def _discover(names, entries, log):
                      % (path, name, files[name]), log)
     wanted = sorted(files if names is None else names)
     for name in wanted:
-        if names is None and name in registry:
-            continue  # imported already (by boot() before init())
+        if names is None and name in registry and not isinstance(registry[name], Failed):
+            continue  # imported already (by boot() before init()); a failed file is tried again
         if name not in files:
             _problem(name, "%s: %s: no file %s_service.py" % (found.folder(), name, name), log)
             continue
@@ -277,7 +277,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
 
     log = _app_log(log)
     if name is None:
-        known = set(registry)
+        known = [n for n in registry if not isinstance(registry[n], Failed)]
         _discover(None, _settings(config, log), log)
         return _start_ordered(_runnable(_LATER, known), debug, log, debug_log)
     name = aiodiscover.check(name)

@@ -32,9 +32,11 @@ def top():
             state = "scheduled"  # between two runs of its schedule
         counts[state] = counts.get(state, 0) + 1
     lag = aiotasks.lag_ms
-    print("mpsysd: up %s; heap %d B used, %d B free; loop lag %s" % (
-        span(time.ticks_diff(time.ticks_ms(), t.started) // 1000), gc.mem_alloc(), gc.mem_free(),
-        "%d ms (max %d ms)" % (lag, aiotasks.lag_max_ms) if lag is not None else "not measured"))
+    free = gc.mem_free()
+    print("mpsysd: up %s; heap %d B used, %d B free (largest block %s); loop lag %s" % (
+        span(time.ticks_diff(time.ticks_ms(), t.started) // 1000), gc.mem_alloc(), free,
+        largest(free), "%d ms (max %d ms)" % (lag, aiotasks.lag_max_ms) if lag is not None
+        else "not measured"))
     print("tasks: %d (%s)" % (sum(counts.values()), ", ".join(
         "%s %d" % (s, counts[s]) for s in sorted(counts))))
     failed = counts.get("ERROR", 0) + counts.get("failed", 0)
@@ -48,6 +50,23 @@ def top():
             len(loaded), len(down), len(broken), failed + len(broken)))
     else:
         print("errors: %d" % failed)
+
+
+def largest(free):
+    """The largest free block, as top() says it: what the next big allocation
+    (a module's code, a table that grows) can have when free is in pieces.
+    MicroPython has no call for it, so it is found by allocating and letting
+    go, bisecting to a 32-bit GC block; past 64 KB the exact size is not
+    worth the zeroing (a board with PSRAM has megabytes)."""
+    lo, hi = 0, min(free, 65536) + 1  # lo fits, hi does not
+    while hi - lo > 16:
+        mid = (lo + hi) // 2
+        try:
+            bytearray(mid)
+            lo = mid
+        except MemoryError:
+            hi = mid
+    return "%d B" % lo if lo < 65536 - 16 else "64 KB or more"
 
 
 def stats(name=None):

@@ -311,3 +311,24 @@ def test_an_exception_in_on_stop_shows_in_status(mp):
     assert r.rc == 0, r
     assert r.lines[0].startswith("● w: status: stopped @ "), r
     assert r.lines[0].endswith("--> result: None; on_stop raised OSError: flush failed"), r
+
+
+def test_top_shows_the_largest_free_block_which_is_what_runs_out(mp):
+    # On a board's heap, free bytes in pieces are not room for a module's
+    # code: top() says the largest block too (checked here against the
+    # tests' own measure, heapinfo).
+    r = mp.run("""
+import aioctl
+from heapinfo import heap
+keep = [bytearray(900) for i in range(30)]
+keep = keep[1::2]  # the others go: holes of 900 B between the kept ones
+aioctl.top()
+print(*heap())
+""", heap="48K", bits=32)
+    assert r.rc == 0, r
+    found = re.match(r"mpsysd: up 0 s; heap \d+ B used, (\d+) B free \(largest block (\d+) B\); "
+                     r"loop lag not measured$", r.lines[0])
+    assert found, r
+    free, largest = (int(v) for v in r.lines[-1].split())
+    assert abs(int(found.group(2)) - largest) <= 16, r
+    assert largest < free, r  # the holes: free is not all in one piece

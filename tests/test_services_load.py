@@ -353,18 +353,22 @@ def test_twin_files_and_a_name_that_is_not_the_files_are_said(mp):
 
 
 def test_load_with_no_name_starts_the_new_files_and_leaves_the_others_as_they_are(mp):
-    # aioservice.load() after files were dropped in: the new services start;
+    # aioservice.load() after files were dropped in: the new services start,
+    # and so does one whose file did not import and has been fixed since;
     # one the user stopped stays stopped, and a running one is not restarted.
-    mp.services({"kept": service_file("kept"), "halted": service_file("halted")})
+    mp.services({"kept": service_file("kept"), "halted": service_file("halted"),
+                 "fixed": "def broken(:\n"})
     mp.write("new_source.py", service_file("fresh"))
+    mp.write("fixed_source.py", service_file("fixed"))
     r = mp.run_async("""
         aioservice.init(debug=False)
         await asyncio.sleep_ms(10)
         since = aioctl.group().recs["kept.service"][aioctl.SINCE]
         aioctl.stop("halted.service")
         await asyncio.sleep_ms(10)
-        with open("aioservices/services/fresh_service.py", "w") as f:
-            f.write(open("new_source.py").read())
+        for name in ("fresh", "fixed"):
+            with open("aioservices/services/%s_service.py" % name, "w") as f:
+                f.write(open("%s_source.py" % ("new" if name == "fresh" else name)).read())
         print(aioservice.load())
         await asyncio.sleep_ms(10)
         tasks = aioctl.group().tasks
@@ -373,12 +377,16 @@ def test_load_with_no_name_starts_the_new_files_and_leaves_the_others_as_they_ar
         print(aioservice.load())
     """)
     assert r.rc == 0, r
-    assert r.lines == [
-        "[Service: fresh.service from aioservices/services/fresh_service.py]",
-        "[('fresh.service', 'running'), ('halted.service', 'stopped'), "
-        "('kept.service', 'running')]",
+    assert r.lines[0].startswith("[ ERROR ] aioservices/services/fixed_service.py: fixed: "
+                                 "not loaded: SyntaxError"), r
+    assert r.lines[1:] == [
+        "[Service: fixed.service from aioservices/services/fixed_service.py, "
+        "Service: fresh.service from aioservices/services/fresh_service.py]",
+        "[('fixed.service', 'running'), ('fresh.service', 'running'), "
+        "('halted.service', 'stopped'), ('kept.service', 'running')]",
         "True",
         "[]"], r
+
 
 
 def test_a_name_that_is_not_a_string_is_one_line_and_changes_nothing(mp):
