@@ -58,7 +58,7 @@ _ERRORS = const(8)  # errors of this service (err_service_limit)
 
 class WatcherService(Service):
     # Read before the task runs (by report(), show()): class-level defaults
-    # until set, which keeps the instance's attribute table smaller.
+    # until set (the counters by task(), at once; the rest when first needed).
     restarts = total_errors = unnoted = 0  # unnoted: errors counted without details
     noted = 0  # ticks_ms of the last error
     healthy_since = None
@@ -142,6 +142,7 @@ class WatcherService(Service):
                 for key in t.recs:  # the table's own string: not one more copy per service
                     if key == task:
                         task = key
+                        break
                 tr = self.tracks[name] = [task, None, 0, 0, (), 0, 0, 0, 0]
             task = tr[_TASK]
             if lag is not None:  # wrap-safe windows (see _AGE)
