@@ -131,7 +131,8 @@ def _env_lines(data, path, values, say):
                 "skipped" % (path, n, ENV_MAX_VARS))
             break
         value = value.strip()
-        if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+        # (slices: a character taken by index would be interned, a name for good)
+        if len(value) > 1 and value[:1] == value[-1:] and value[:1] in "'\"":
             value = value[1:-1]
         values[key] = value
 

@@ -11,15 +11,22 @@ _KW = (" False None True and as assert async await break class continue def del 
 
 
 def _names(src):
-    # every identifier in src but keywords: the names an awaited statement
-    # may bind, declared global so that they stay in the prompt's scope
-    out = ["_"]
-    i = 0
-    for j in range(len(src) + 1):
-        c = src[j] if j < len(src) else " "
-        if c.isalpha() or c == "_" or (j > i and c.isdigit()):
+    # every identifier in src but keywords, strings and comments: the names
+    # an awaited statement may bind, declared global so that they stay in
+    # the prompt's scope. Read as bytes (as ints): each character taken from
+    # a str is interned, a name for good.
+    data = src.encode() + b" "
+    out, i, q = ["_"], 0, 0  # q: the quote of the string (or a comment's end) being read
+    for j, ch in enumerate(data):
+        if q:
+            if ch == q or ch == 10:
+                q, i = 0, j + 1
             continue
-        w = src[i:j]
+        if ch == 39 or ch == 34 or ch == 35:  # a quote, or "#"
+            q = 10 if ch == 35 else ch
+        elif data[j:j + 1].isalpha() or ch == 95 or (j > i and 48 <= ch <= 57):
+            continue  # a letter, "_", or a digit after the first character
+        w = data[i:j].decode()
         if w and (" %s " % w) not in _KW and w not in out:
             out.append(w)
         i = j + 1
@@ -31,10 +38,11 @@ async def run(src, g, reader, block):
     Ctrl-C key cancels; return an expression's value, or that of the last
     of its statements (`x = await f(); x`) when it is an expression."""
     head = "async def _prompt_():\n global %s\n " % _names(src)
-    cut = -1 if block or "\n" in src else _scan(src)[1]  # a block's last ";" is its own
+    data = src.encode()
+    cut = -1 if block or "\n" in src else _scan(data)[1]  # a block's last ";" is its own
     bodies = ["return (\n" + src + "\n)"]
-    if cut > 0 and src[cut + 1:].strip():
-        bodies.append(src[:cut] + "\n return (" + src[cut + 1:] + ")")
+    if cut > 0 and data[cut + 1:].strip():
+        bodies.append(data[:cut].decode() + "\n return (" + data[cut + 1:].decode() + ")")
     bodies.append(src.replace("\n", "\n "))
     for body in bodies:
         try:
@@ -82,24 +90,25 @@ def bye(reader):
 _BLOCK = " if for while def class with try async "  # words that open a block
 
 
-def _scan(src):
+def _scan(data):
     # (brackets left open, where the last ";" outside brackets is: -1 if
-    # none). Strings and comments do not count (a comment is read as a
-    # string that the newline closes).
-    depth, q, cut = 0, None, -1
-    for i, ch in enumerate(src):
+    # none) in data, a line's bytes (as ints: each character of a str would
+    # be interned). Strings and comments do not count (a comment is read as
+    # a string that the newline closes).
+    depth, q, cut = 0, 0, -1
+    for i, ch in enumerate(data):
         if q:
-            if ch == q or ch == "\n":
-                q = None
-        elif ch == "#":
-            q = "\n"
-        elif ch == "'" or ch == '"':
+            if ch == q or ch == 10:  # the closing quote, or a newline
+                q = 0
+        elif ch == 35:  # "#"
+            q = 10
+        elif ch == 39 or ch == 34:  # a quote
             q = ch
-        elif ch in "([{":
+        elif ch in b"([{":
             depth += 1
-        elif ch in ")]}":
+        elif ch in b")]}":
             depth -= 1
-        elif ch == ";" and not depth:
+        elif ch == 59 and not depth:  # ";"
             cut = i
     return depth, cut
 
@@ -115,14 +124,15 @@ async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
             return None, block
         src = line
         s = line.strip()
+        word = s.encode()  # its first word (from bytes: see _scan)
         i = 0
-        while i < len(s) and s[i].isalpha():
+        while word[i:i + 1].isalpha():
             i += 1
-        block = s[-1:] == ":" or s[:1] == "@" or (" %s " % s[:i]) in _BLOCK
+        block = s[-1:] == ":" or s[:1] == "@" or (" %s " % word[:i].decode()) in _BLOCK
     else:
         src += "\n" + line
     # a bracket left open, or a backslash at the end, asks for more lines
-    if (block and line.strip()) or _scan(src)[0] > 0 or src[-1] == "\\":
+    if (block and line.strip()) or _scan(src.encode())[0] > 0 or src.endswith("\\"):
         return src, block
     try:
         try:

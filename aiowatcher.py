@@ -6,10 +6,13 @@
 # watchdog (the thread in aiowatchdog) says and saves when it bites.
 import time
 
+from micropython import const
+
 import aioservice
 
-TRACEBACK_CHARS = 600  # of the last traceback kept per exception type
-MAX_ERROR_KINDS = 8  # exception types kept per service in the report; the rest are "other"
+# (private constants: compiled in, so neither is a name the board keeps)
+_TRACEBACK_CHARS = const(600)  # of the last traceback kept per exception type
+_MAX_ERROR_KINDS = const(8)  # exception types kept per service in the report; the rest are "other"
 HUNG = "hung: no check-in"  # the error kind of a hang (its detail says for how long)
 # Why the watcher resets the device, by the key it gives (with the values)
 WHY = {
@@ -44,7 +47,7 @@ def trace(exc):
     text = io.StringIO()
     # the board stubs miss StringIO as a print_exception target, and getvalue()
     sys.print_exception(exc, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
-    return text.getvalue()[-TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
+    return text.getvalue()[-_TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def _w():
@@ -97,7 +100,7 @@ def note(w, name, exc, what):
     the entry: the watcher counts it without."""
     kinds = w.errors.setdefault(name, {})
     kind = HUNG if exc is None else type(exc).__name__
-    if kind not in kinds and len(kinds) >= MAX_ERROR_KINDS:
+    if kind not in kinds and len(kinds) >= _MAX_ERROR_KINDS:
         kind = "other"
     now = int(time.time())
     entry = kinds.setdefault(kind, [0, now, now, ""])

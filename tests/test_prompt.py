@@ -507,3 +507,28 @@ def test_a_prompt_that_cannot_start_is_one_line_and_the_services_go_on(mp):
         assert term.proc.poll() is None  # the app, its services, go on
     finally:
         term.close()
+
+
+def test_typing_a_line_interns_no_name_for_each_character_in_it(term):
+    # Each name is interned for good, and on a 32-bit board the 621st name
+    # costs a 4.5 KB pool at once. Reading a typed line character by
+    # character interned every new character (a str's character is a name).
+    term.line("import micropython; s = t = 0")
+    term.expect(r"^mpsysd> ")
+
+    def names():
+        term.line("micropython.qstr_info()")
+        return int(term.expect(r"n_qstr=(\d+)").rsplit("n_qstr=", 1)[1])
+
+    names()  # what the line that asks interns, it has interned now
+    term.expect(r"^mpsysd> ")
+    before = names()
+    term.expect(r"^mpsysd> ")
+    term.line('s = "QZXJKWV~^|!(#"; # DGTBN')  # a string over 10 characters is not a name
+    term.expect(r"^mpsysd> ")
+    term.line('t = await asyncio.sleep_ms(0) or "qzxjkwv{}$?"')  # an await: another path
+    term.expect(r"^mpsysd> ")
+    after = names()
+    term.expect(r"^mpsysd> ")
+    term.ask("len(s), len(t)", r"^\(13, 11\)$")
+    assert after == before
