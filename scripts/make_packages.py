@@ -109,8 +109,8 @@ def cross_problem():
 def compile_module(src, out, name):
     """Compile the project file src into out; tracebacks name it name."""
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    res = subprocess.run([CROSS, "-s", name, "-o", out, src], cwd=ROOT, capture_output=True,
-                         text=True)
+    res = subprocess.run([CROSS, compile_mpy.OPT, "-s", name, "-o", out, src], cwd=ROOT,
+                         capture_output=True, text=True)
     if res.returncode:
         sys.exit("make_packages: %s: %s" % (src, res.stderr.strip()))
 
