@@ -359,7 +359,8 @@ def ram_row(name, fig, raw=None, target="", limit=None, pattern="%.0f"):
 
 def app_rows():
     """Targets a-c: the whole app, from make mpy and from mip, at 64 KB on the 32-bit
-    build (the 64-bit build gets 128 KB: its objects are twice the size)."""
+    build (the 64-bit build gets 128 KB: its objects are twice the size). The
+    views and c's rounds are typed at the app's prompt, as a user types them."""
     views = "status(), top(), log()"
     rows = []
     compiled = bench_app.lay_out("app")

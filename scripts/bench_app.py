@@ -2,17 +2,20 @@
 """The whole app's RAM, for make bench: main.py with the journal, the
 watcher and the example services, laid out as a board's filesystem
 (as `make mpy` makes it, or as mip installs a package), run on
-the unix port and looked at from a task of its own (bench_probe) once it
-has booted. Also where the heap goes: each module's import cost.
+the unix port and looked at through its prompt once it has booted, as a
+user would. Also where the heap goes: each module's import cost.
 
 `python3 scripts/bench_app.py` prints the per-module table alone.
 Host-side script (CPython).
 """
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -26,96 +29,40 @@ WORK = os.path.join(ROOT, ".build", "bench")
 HEAPINFO = os.path.join(ROOT, "tests", "mplib", "heapinfo.py")
 BOOT_MS = 2500  # main.py has booted and started everything by then
 
-# Imported instead of main.py: a task that waits for the boot, looks at the
-# app as a user would at the prompt, prints one BENCH line and exits.
-PROBE = """\
-import asyncio
-import sys
-
-import aioctl
-from heapinfo import heap
-
-WAIT_MS = %(wait)d
-EXPECT = %(expect)r  # tasks that must be running after the boot
-
-
-def trouble():
-    tasks = aioctl.group().tasks
-    bad = [n for n in aioctl.select() if tasks[n].state in ("ERROR", "failed")]
-    return bad + [n for n in EXPECT if n not in tasks or tasks[n].state != "running"]
-
-
-def typed(line):
-    # A line typed at the prompt: compiled, and run in a frame of its own
-    # (a call made in look()'s own frame could stay referenced from it).
-    return eval(line, globals())
-
-
-async def probe():
-    try:
-        await look()
-    except BaseException as e:  # SystemExit too: exit with the app, whatever happened
-        if not isinstance(e, SystemExit):
-            print("PROBE", repr(e))
-        sys.exit(0 if isinstance(e, SystemExit) else 3)
+# What is typed at the app's prompt once it has booted, as a user would: the
+# views, then a task that reads the heap once the prompt is idle again (a
+# line that runs holds the prompt's other half, aiopromptx: 2 KB the app
+# gives back after each line). heapinfo, the bisection that finds the
+# largest block, is imported by that task. After it has read, the lines that
+# tell the bench the app's state (each under 255 bytes: the prompt's limit).
+# Every name typed is interned for good, and so is a string of up to 10
+# characters: the bench's own are few, and its markers longer than that.
+VIEWS = ("aioctl.status()", "aioctl.top()", "aioctl.log()")
+READ = ("async def heap(): await asyncio.sleep_ms(100); import heapinfo, micropython; "
+        "micropython.qstr_info(); print('bench: heap %d %d' % heapinfo.heap())",
+        "", "asyncio.create_task(heap())")
+STATE = ("import sys; print('bench: modules', ' '.join(sorted(sys.modules)))",
+         "t = aioctl.group().tasks; print('bench: tasks', ';'.join("
+         "'%s=%s' % (n, t[n].state) for n in aioctl.select()))",
+         "print('bench: done')", "raise SystemExit")
+# The churn of target c, before the views: ROUNDS of load/unload of a
+# service with every view in between, as an hour of prompt use would do;
+# low: the smallest largest free block seen after a round.
+CHURN_START = ("import os; os.rename('churn_service.mpy', "
+               "'lib/aioservices/services/churn_service.mpy')",
+               "from heapinfo import heap; low = 1 << 30; print('bench: churn')")
+CHURN_ROUND = ("aioservice.load('churn')", "aioctl.status()",
+               "aioctl.status('churn.service', debug=True)", "aioctl.top()", "aioctl.stats()",
+               "aioservice.status()", "aioctl.log()", "aioservice.unload('churn')",
+               "low = min(low, heap()[1])")
+CHURN_END = ("print('bench: low %d' % low)",)
 
 
-async def look():
-    import micropython
-
-    await asyncio.sleep_ms(WAIT_MS)
-    bad = trouble()
-    for line in ("aioctl.status()", "aioctl.top()", "aioctl.log()"):
-        typed(line)
-    low, errors = 0, 0
-%(churn)s    free, largest = heap()
-    print("MODULES", " ".join(sorted(sys.modules)))
-    print("TASKS", len(aioctl.group().tasks))
-    micropython.qstr_info()
-    print("BENCH", ",".join(bad) or "-", free, largest, low, errors)
-    raise SystemExit
-
-
-asyncio.create_task(probe())
-import main  # noqa: E402,F401  (runs the app until probe() exits)
-"""
-
-# The churn of target c: ROUNDS of load/unload of a service with every view
-# in between, as an hour of prompt use would do (compiled as bench_churn).
-CHURN_PROBE = """\
-import asyncio
-
-import aioctl
-import aioservice
-from heapinfo import heap
-
-VIEWS = ("aioctl.status()", "aioctl.status('churn.service', debug=True)", "aioctl.top()",
-         "aioctl.stats()", "aioservice.status()", "aioctl.log()")
-
-
-def typed(line):
-    # A line typed at the prompt: compiled, and run in a frame of its own.
-    return eval(line, globals())
-
-
-async def churn(rounds):
-    import os
-
-    low, errors = 1 << 30, 0
-    os.rename("churn_service.mpy", "lib/aioservices/services/churn_service.mpy")
-    for i in range(rounds):
-        try:
-            typed("aioservice.load('churn')")
-            await asyncio.sleep_ms(10)
-            for line in VIEWS:
-                typed(line)
-            typed("aioservice.unload('churn')")
-        except MemoryError:
-            errors += 1
-        await asyncio.sleep_ms(10)
-        low = min(low, heap()[1])
-    return low, errors
-"""
+def typed_lines(rounds):
+    """What run_app types at the prompt: c's rounds (if any), the views and
+    the heap's reading; then, once that is read, the state."""
+    churn = CHURN_START + CHURN_ROUND * rounds + CHURN_END if rounds else ()
+    return churn + VIEWS + READ, STATE
 
 SEED = """\
 # %(name)s: a small service written to the seed's conventions.
@@ -149,6 +96,7 @@ service = %(cls)s("%(name)s")
 """
 SEEDS = ["seed%d" % i for i in range(1, 7)]
 CHURN = SEED % {"name": "churn", "cls": "ChurnService", "period": 1}
+TYPED, EXPECTED = "bench_typed.txt", "bench_expected.txt"  # in the tree, for run_app
 APP_TASKS = ["hello.service", "watcher.service", "prompt"]
 
 
@@ -168,7 +116,8 @@ def lay_out(name, mip=None, seeds=(), churn=False, rounds=0, expect=APP_TASKS):
     """An app tree in WORK/name; returns its path. mip: a package file
     (app.json: compiled, app-src.json: all sources) laid out as mip installs
     it, with the seed services as sources, as a user drops them in; else
-    `make mpy`'s tree with the seeds compiled."""
+    `make mpy`'s tree with the seeds compiled. What run_app will type at the
+    prompt, and the tasks it expects running, are kept in the tree."""
     tree = os.path.join(WORK, name)
     if mip:
         shutil.rmtree(tree, ignore_errors=True)
@@ -185,56 +134,86 @@ def lay_out(name, mip=None, seeds=(), churn=False, rounds=0, expect=APP_TASKS):
                 f.write(text)
         else:
             compile_into(text, os.path.join(services, seed + "_service.mpy"))
-    if churn:  # moved into services/ by the probe, once the app has booted
+    if churn:  # moved into services/ by the first typed line, once the app has booted
         compile_into(CHURN, os.path.join(tree, "churn_service.mpy"))
-        compile_into(CHURN_PROBE, os.path.join(tree, "bench_churn.mpy"))
     compile_into(open(HEAPINFO).read(), os.path.join(tree, "heapinfo.mpy"))
-    expect = list(expect) + [s + ".service" for s in seeds]
-    # the churn of c is a module of its own, named only in c's probe: a and b
-    # carry neither its code nor its names (each a qstr for good)
-    churn_call = ("    from bench_churn import churn\n\n    low, errors = await churn(%d)\n"
-                  % rounds) if rounds else ""
-    compile_into(PROBE % {"wait": BOOT_MS, "churn": churn_call, "expect": expect},
-                 os.path.join(tree, "bench_probe.mpy"))
+    with open(os.path.join(tree, TYPED), "w") as f:
+        json.dump(typed_lines(rounds if churn else 0), f)
+    with open(os.path.join(tree, EXPECTED), "w") as f:
+        f.write(" ".join(list(expect) + [s + ".service" for s in seeds]))
     return tree
 
 
 def run_app(tree, bits, heap):
-    """Run the app in tree; a dict of what the probe saw (ok False when the
-    app did not boot and run: a task down, a MemoryError, no probe line)."""
-    # The prompt runs, as on a board: its stdin is a pipe left open (nothing typed).
+    """Run the app in tree and type at its prompt; a dict of what it
+    printed (ok False when the app did not boot and run: a task down or
+    failed, a MemoryError, no heap line)."""
     # lib relative to the app, as a board's /lib: each module's __file__ is a
     # qstr, and a long absolute path would cost heap a board does not spend
     env = dict(os.environ, MICROPYPATH=".frozen:lib")
-    env.pop("MPSYSD_PROMPT", None)
+    env.pop("MPSYSD_PROMPT", None)  # whole lines, as a terminal in line mode sends them
     for f in ("safemode.count", "services.config.new"):
         if os.path.exists(os.path.join(tree, f)):
             os.remove(os.path.join(tree, f))
     churn = os.path.join(tree, "lib", "aioservices", "services", "churn_service.mpy")
-    if os.path.exists(churn):  # moved there by an earlier run's probe: out of services/ again
+    if os.path.exists(churn):  # moved there by an earlier run: out of services/ again
         os.rename(churn, os.path.join(tree, "churn_service.mpy"))
-    typed, keys = os.pipe()  # keys stays open here until the app has exited
+    with open(os.path.join(tree, TYPED)) as f:
+        first, then = json.load(f)
+    with open(os.path.join(tree, EXPECTED)) as f:
+        expect = f.read().split()
+    # main.py run as a board runs it, as __main__, with "" (not its directory) on the path
+    app = subprocess.Popen([INTERPRETER[bits], "-X", "heapsize=" + heap, "-m", "main"],
+                           cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+    out = []  # what the app printed so far, read by a thread of its own
+    reader = threading.Thread(target=lambda: out.extend(iter(app.stdout.readline, b"")))
+    reader.start()
     try:
-        res = subprocess.run([INTERPRETER[bits], "-X", "heapsize=" + heap, "-c",
-                              "import bench_probe"], cwd=tree, env=env, capture_output=True,
-                             text=True, timeout=60, stdin=typed)
-        out, rc = res.stdout + res.stderr, res.returncode
-    except subprocess.TimeoutExpired as e:
-        out, rc = str(e.stdout or "") + str(e.stderr or ""), -1
-    finally:
-        os.close(typed)
-        os.close(keys)
-    found = re.search(r"^BENCH (\S+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
+        time.sleep(BOOT_MS / 1000)  # typed once the app has booted
+        type_in(app, first)
+        deadline = time.monotonic() + 120
+        while app.poll() is None and time.monotonic() < deadline and not any(
+                line.startswith(b"bench: heap ") for line in out[-8:]):
+            time.sleep(0.05)
+        type_in(app, then)  # once the heap is read (or the app has ended)
+        app.stdin.close()
+        rc = app.wait(max(1, deadline - time.monotonic()))
+    except (subprocess.TimeoutExpired, OSError):
+        app.kill()
+        rc = -1
+    reader.join()
+    return seen_in(b"".join(out).decode(errors="replace"), rc, expect)
+
+
+def type_in(app, lines):
+    try:
+        app.stdin.write("".join(line + "\n" for line in lines).encode())
+        app.stdin.flush()
+    except OSError:  # the app has ended: what it printed says why
+        pass
+
+
+def seen_in(out, rc, expect):
+    """What the typed lines printed, as a dict (see run_app)."""
     seen = {"ok": False, "memory_error": "MemoryError" in out, "out": out}
-    if not found:
+    found = re.search(r"bench: heap (\d+) (\d+)", out)
+    tasks = re.search(r"bench: tasks (.*)", out)
+    if not found or not tasks or "bench: done" not in out:
         return seen
-    bad, free, largest, low, errors = found.groups()
-    seen.update(bad=bad, free=int(free), largest=int(largest), low=int(low),
-                errors=int(errors), modules=re.search("^MODULES (.*)$", out, re.M).group(1),
-                tasks=int(re.search(r"^TASKS (\d+)$", out, re.M).group(1)),
+    states = dict(t.split("=", 1) for t in tasks.group(1).split(";"))
+    bad = [n for n, state in states.items() if state in ("ERROR", "failed")]
+    bad += [n for n in expect if states.get(n) != "running"]
+    seen.update(bad=",".join(bad) or "-", free=int(found.group(1)),
+                largest=int(found.group(2)), tasks=len(states),
+                modules=re.search("bench: modules (.*)", out).group(1),
                 qstr=int(re.search(r"n_total_bytes=(\d+)", out).group(1)),
                 names=int(re.search(r"n_qstr=(\d+)", out).group(1)))
-    seen["ok"] = rc == 0 and bad == "-" and not seen["memory_error"]
+    churned = out.find("bench: churn")
+    low = re.search(r"bench: low (\d+)", out)
+    if churned >= 0 and low:  # c: every MemoryError said in the rounds counts
+        seen.update(low=int(low.group(1)), errors=out.count("MemoryError", churned, low.start()))
+    seen["ok"] = rc == 0 and not bad and not seen["memory_error"]
     return seen
 
 
