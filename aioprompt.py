@@ -59,6 +59,7 @@ async def prompt(scope=None):
     buf = bytearray(_LINE)  # the line being typed: editing allocates nothing
     mv = memoryview(buf)
     one = bytearray(1)  # a key, as read and as echoed
+    ahead = bytearray()  # keys typed while an awaited statement ran, to read first
     hist = []  # the last _HIST lines entered, newest last
     n = p = back = esc = last = 0  # length, cursor, how far Up went, escape state, last key
     src = None  # the lines of a block so far
@@ -70,8 +71,11 @@ async def prompt(scope=None):
         w(text)
         while True:
             try:  # a full heap costs the line being typed, never the prompt
+                if ahead:  # a key typed while an awaited statement ran (aiopromptx.run)
+                    one[0] = ahead[0]
+                    ahead[:1] = b""
                 # end of input? (readinto: in MicroPython's asyncio, not in the stubs)
-                if not await reader.readinto(one):  # pyright: ignore[reportAttributeAccessIssue]
+                elif not await reader.readinto(one):  # pyright: ignore[reportAttributeAccessIssue]
                     if seen:
                         _x("bye")(None)
                     return "stdin closed"
@@ -108,7 +112,7 @@ async def prompt(scope=None):
                     # the rest of an Enter (a block? a whole statement? run it)
                     # is in the rare half, loaded for the line and let go of
                     src, block = await _x("enter")(src, block, line.decode(), c == 3, g,
-                                                   reader, board, kbd)
+                                                   reader, ahead, board, kbd)
                     if c != 3:
                         ran = ticks_ms()
                     # "... " has no indent of its own: what is typed is what runs

@@ -33,7 +33,7 @@ def _names(src):
     return ",".join(out)
 
 
-async def run(src, g, reader, block):
+async def run(src, g, reader, ahead, block):
     """Run src, which awaits, as the body of a coroutine in a task that a
     Ctrl-C key cancels; return an expression's value, or that of the last
     of its statements (`x = await f(); x`) when it is an expression."""
@@ -53,7 +53,7 @@ async def run(src, g, reader, block):
                 raise
     task = asyncio.create_task(g.pop("_prompt_")())
     one = bytearray(1)  # the watcher's key: 3 once it cancelled the task
-    watch = asyncio.create_task(ctrl_c(reader, task, one))
+    watch = asyncio.create_task(ctrl_c(reader, task, one, ahead))
     try:
         return await task
     except asyncio.CancelledError:
@@ -65,15 +65,18 @@ async def run(src, g, reader, block):
         watch.cancel()
 
 
-async def ctrl_c(reader=None, task=None, one=None):
+async def ctrl_c(reader=None, task=None, one=None, ahead=None):
     # Wait for a Ctrl-C key (not at all without a reader); then cancel task,
     # or stop the app as a Ctrl-C signal would: main.py's KeyboardInterrupt path.
+    # Other keys go to ahead, for the prompt to read next (a line's worth).
     one = one or bytearray(1)
     while reader:
         if not await reader.readinto(one):  # pyright: ignore[reportAttributeAccessIssue]
             return
         if one[0] == 3:
             break
+        if ahead is not None and len(ahead) < 255:
+            ahead.extend(one)
     if task is None:
         raise KeyboardInterrupt
     task.cancel()
@@ -113,7 +116,7 @@ def _scan(data):
     return depth, cut
 
 
-async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
+async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
     """An Enter (or a Ctrl-C key) at the prompt: add line to the statement
     so far (src, None at its start; block: it opened a block), and run the
     statement once it is whole. Returns the new (src, block)."""
@@ -150,7 +153,7 @@ async def enter(src, block, line, ctrl_c, g, reader, board, kbd):
         except SyntaxError:
             if "await" not in src and "async" not in src:
                 raise
-            value = await run(src, g, reader, block)
+            value = await run(src, g, reader, ahead, block)
         if value is not None:
             g["_"] = value
             print(repr(value))

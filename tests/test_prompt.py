@@ -509,6 +509,18 @@ def test_a_prompt_that_cannot_start_is_one_line_and_the_services_go_on(mp):
         term.close()
 
 
+
+def test_keys_typed_while_an_awaited_statement_runs_are_kept(term):
+    # The Ctrl-C watcher reads the keys while an await runs: the others are
+    # the next line's, typed ahead, and were lost.
+    term.line("await asyncio.sleep_ms(600); 'slept'")
+    term.line("x = 7")  # typed at once, while the sleep runs
+    term.line("x * 6")
+    term.expect(r"^'slept'$")
+    term.expect(r"^42$")
+    term.expect(r"^mpsysd> ")
+    term.ask("x", r"^7$")
+
 def test_typing_a_line_interns_no_name_for_each_character_in_it(term):
     # Each name is interned for good, and on a 32-bit board the 621st name
     # costs a 4.5 KB pool at once. Reading a typed line character by
