@@ -107,9 +107,13 @@ def cross_problem():
 
 
 def compile_module(src, out, name):
-    """Compile the project file src into out; tracebacks name it name."""
+    """Compile the project file src into out; tracebacks name it name. The
+    examples keep their line numbers (compile_mpy.OPT is for mpsysd's own
+    modules): they are services as a user writes them, and broken_service
+    shows aioservice.traceback() pointing at the line that failed."""
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    res = subprocess.run([CROSS, compile_mpy.OPT, "-s", name, "-o", out, src], cwd=ROOT,
+    opt = [] if src.startswith("examples/") else [compile_mpy.OPT]
+    res = subprocess.run([CROSS] + opt + ["-s", name, "-o", out, src], cwd=ROOT,
                          capture_output=True, text=True)
     if res.returncode:
         sys.exit("make_packages: %s: %s" % (src, res.stderr.strip()))
