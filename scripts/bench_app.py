@@ -33,13 +33,15 @@ BOOT_MS = 2500  # main.py has booted and started everything by then
 # views, then a task that reads the heap once the prompt is idle again (a
 # line that runs holds the prompt's other half, aiopromptx: 2 KB the app
 # gives back after each line). heapinfo, the bisection that finds the
-# largest block, is imported by that task. After it has read, the lines that
-# tell the bench the app's state (each under 255 bytes: the prompt's limit).
+# largest block, is imported by that task once it has read the free heap.
+# After it has read, the lines that tell the bench the app's state (each
+# under 255 bytes: the prompt's limit).
 # Every name typed is interned for good, and so is a string of up to 10
 # characters: the bench's own are few, and its markers longer than that.
 VIEWS = ("aioctl.status()", "aioctl.top()", "aioctl.log()")
-READ = ("async def heap(): await asyncio.sleep_ms(100); import heapinfo, micropython; "
-        "micropython.qstr_info(); print('bench: heap %d %d' % heapinfo.heap())",
+READ = ("async def heap(): await asyncio.sleep_ms(100); gc.collect(); free = gc.mem_free(); "
+        "import heapinfo, micropython; micropython.qstr_info(); "
+        "print('bench: heap %d %d' % (free, heapinfo.heap()[1]))",
         "", "asyncio.create_task(heap())")
 STATE = ("import sys; print('bench: modules', ' '.join(sorted(sys.modules)))",
          "t = aioctl.group().tasks; print('bench: tasks', ';'.join("
