@@ -8,7 +8,6 @@ from micropython import const
 import aioctl
 import aioschedule as s
 
-_KEYS = ("start_in", "at", "repeat")
 _TASK = const(0)  # a timer's fields, as in aioschedule
 _WAKE = const(1)
 _PLAN = const(2)
@@ -21,7 +20,7 @@ def check(schedule):
     if not isinstance(schedule, dict):
         raise ValueError("schedule must be an object with start_in, at, repeat")
     for key in schedule:
-        if key not in _KEYS:
+        if key not in ("start_in", "at", "repeat"):
             raise ValueError("unknown schedule key %r (known: start_in, at, repeat)" % (key,))
     for key in ("start_in", "repeat"):
         value = schedule.get(key)

@@ -6,14 +6,15 @@
 import sys
 import time
 
+from micropython import const
+
 import aioctl
 from aioview import FAILED, duration, error_line, span, stamp
 
 _ARROW = "\u2517\u2501\u25ba"
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31,
            "scheduled": 36}
-_DATA = (str, int, float, bool, type(None), list, tuple, dict)
-_RESULT_WIDTH = 60  # a long result is cut in status lines, never in result()
+_RESULT_WIDTH = const(60)  # a long result is cut in status lines, never in result()
 
 
 def _dot(state):
@@ -74,11 +75,12 @@ def kwargs_text(kw):
     from aiosecret import is_secret
 
     parts = []
+    data = (str, int, float, bool, type(None), list, tuple, dict)  # shown as values
     for k in sorted(kw):
         v = kw[k]
         if is_secret(k):
             text = "'****'"
-        elif callable(v) or type(v) not in _DATA:  # hooks, loggers, objects: by name
+        elif callable(v) or type(v) not in data:  # hooks, loggers, objects: by name
             text = "<%s>" % getattr(v, "__name__", type(v).__name__)
         else:
             text = repr(v)

@@ -13,7 +13,6 @@ import aioservice
 # (private constants: compiled in, so neither is a name the board keeps)
 _TRACEBACK_CHARS = const(600)  # of the last traceback kept per exception type
 _MAX_ERROR_KINDS = const(8)  # exception types kept per service in the report; the rest are "other"
-HUNG = "hung: no check-in"  # the error kind of a hang (its detail says for how long)
 # Why the watcher resets the device, by the key it gives (with the values)
 WHY = {
     "max_errors": "%d errors in all (max_errors)",
@@ -99,7 +98,8 @@ def note(w, name, exc, what):
     failure would churn the heap. MemoryError when the heap has no room for
     the entry: the watcher counts it without."""
     kinds = w.errors.setdefault(name, {})
-    kind = HUNG if exc is None else type(exc).__name__
+    hung = "hung: no check-in"  # the kind of a hang (its detail says for how long)
+    kind = hung if exc is None else type(exc).__name__
     if kind not in kinds and len(kinds) >= _MAX_ERROR_KINDS:
         kind = "other"
     now = int(time.time())
@@ -109,7 +109,7 @@ def note(w, name, exc, what):
     entry[3] = ""
     try:  # the details: skipped when they do not fit (the error is counted)
         if exc is None:  # a hang
-            entry[3] = "%s for %d ms" % (HUNG, what)
+            entry[3] = "%s for %d ms" % (hung, what)
             if w.log:
                 w.log.error("%s: %s; stopping it" % (name, entry[3]))
             return
