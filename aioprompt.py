@@ -62,6 +62,7 @@ async def prompt(scope=None):
     ahead = bytearray()  # keys typed while an awaited statement ran, to read first
     hist = []  # the last _HIST lines entered, newest last
     n = p = back = esc = last = 0  # length, cursor, how far Up went, escape state, last key
+    over = 0  # keys refused since the line began: it was longer than _LINE
     src = None  # the lines of a block so far
     block = seen = False
     ran = 0  # ticks_ms when the last statement ended
@@ -109,10 +110,12 @@ async def prompt(scope=None):
                     n = p = back = 0
                     if raw:
                         w("^C\n" if c == 3 else "\n")
+                    # keys refused (over): the line is not what was typed; it does not run
+                    line, over = None if over else line.decode(), 0
                     # the rest of an Enter (a block? a whole statement? run it)
                     # is in the rare half, loaded for the line and let go of
-                    src, block = await _x("enter")(src, block, line.decode(), c == 3, g,
-                                                   reader, ahead, board, kbd)
+                    src, block = await _x("enter")(src, block, line, c == 3, g, reader, ahead,
+                                                   board, kbd)
                     if c != 3:
                         ran = ticks_ms()
                     # "... " has no indent of its own: what is typed is what runs
@@ -124,6 +127,7 @@ async def prompt(scope=None):
                         one[0] = c = 32
                         t = 4 - p % 4
                     for _ in range(t):
+                        over |= n == _LINE
                         if n < _LINE:
                             for i in range(n, p, -1):
                                 buf[i] = buf[i - 1]
@@ -178,7 +182,7 @@ async def prompt(scope=None):
                         w("\x1b[%dD" % (n - p))
             except MemoryError:
                 gc.collect()
-                n = p = 0
+                n = p = over = 0
                 src = None
                 w("\r\nMemoryError: no heap for that line; the prompt goes on\r\n")
                 w("mpsysd> ")

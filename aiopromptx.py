@@ -17,9 +17,14 @@ def _names(src):
     # a str is interned, a name for good.
     data = src.encode() + b" "
     out, i, q = ["_"], 0, 0  # q: the quote of the string (or a comment's end) being read
+    esc = False  # the last byte was a backslash in a string
     for j, ch in enumerate(data):
         if q:
-            if ch == q or ch == 10:
+            if esc:
+                esc = False
+            elif ch == 92 and q != 10:
+                esc = True
+            elif ch == q or ch == 10:
                 q, i = 0, j + 1
             continue
         if ch == 39 or ch == 34 or ch == 35:  # a quote, or "#"
@@ -95,32 +100,44 @@ _BLOCK = " if for while def class with try async "  # words that open a block
 
 def _scan(data):
     # (brackets left open, where the last ";" outside brackets is: -1 if
-    # none) in data, a line's bytes (as ints: each character of a str would
-    # be interned). Strings and comments do not count (a comment is read as
-    # a string that the newline closes).
-    depth, q, cut = 0, 0, -1
-    for i, ch in enumerate(data):
+    # none, a triple-quoted string left open) in data, a line's bytes (as
+    # ints: each character of a str would be interned). Strings and comments
+    # do not count; a backslash in a string escapes what follows it.
+    depth, cut, i, q = 0, -1, 0, b""  # q: what ends the string or comment being read
+    while i < len(data):
+        ch = data[i]
         if q:
-            if ch == q or ch == 10:  # the closing quote, or a newline
-                q = 0
+            if ch == 92 and q != b"\n":  # a backslash in a string
+                i += 1
+            elif data.startswith(q, i) or (ch == 10 and len(q) == 1):  # its end (a
+                i += len(q) - 1  # line's end also ends a comment or a one-line string)
+                q = b""
         elif ch == 35:  # "#"
-            q = 10
-        elif ch == 39 or ch == 34:  # a quote
-            q = ch
+            q = b"\n"
+        elif ch == 39 or ch == 34:  # a quote, or three
+            q = data[i:i + 3]
+            if q not in (b'"""', b"'''"):
+                q = data[i:i + 1]
+            i += len(q) - 1
         elif ch in b"([{":
             depth += 1
         elif ch in b")]}":
             depth -= 1
         elif ch == 59 and not depth:  # ";"
             cut = i
-    return depth, cut
+        i += 1
+    return depth, cut, len(q) == 3
 
 
 async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
     """An Enter (or a Ctrl-C key) at the prompt: add line to the statement
     so far (src, None at its start; block: it opened a block), and run the
-    statement once it is whole. Returns the new (src, block)."""
+    statement once it is whole; line None: it was too long, and the
+    statement is dropped. Returns the new (src, block)."""
     if ctrl_c:  # Ctrl-C drops what was typed
+        return None, block
+    if line is None:  # longer than the prompt takes: what it kept is not what was meant
+        print("that line is over 255 bytes: not run (type a long value over several lines)")
         return None, block
     if src is None:
         if not line.strip():
@@ -134,8 +151,10 @@ async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
         block = s[-1:] == ":" or s[:1] == "@" or (" %s " % word[:i].decode()) in _BLOCK
     else:
         src += "\n" + line
-    # a bracket left open, or a backslash at the end, asks for more lines
-    if (block and line.strip()) or _scan(src.encode())[0] > 0 or src.endswith("\\"):
+    # a bracket or a triple-quoted string left open, or a backslash at the end,
+    # asks for more lines
+    depth, _, string = _scan(src.encode())
+    if (block and line.strip()) or depth > 0 or string or src.endswith("\\"):
         return src, block
     try:
         try:

@@ -387,6 +387,7 @@ def test_ctrl_d_closes_the_prompt_and_the_services_go_on(term):
     assert term.proc.wait(timeout=10) == 0
 
 
+
 def test_memory_error_and_other_errors_leave_the_prompt_working(term):
     seen = term.ask("x = bytearray(10**7)", r"^MemoryError: .*$")
     assert re.search(r"^MemoryError: memory allocation failed, allocating \d+ bytes "
@@ -520,6 +521,32 @@ def test_keys_typed_while_an_awaited_statement_runs_are_kept(term):
     term.expect(r"^42$")
     term.expect(r"^mpsysd> ")
     term.ask("x", r"^7$")
+
+
+def test_escaped_quotes_and_triple_quoted_strings_read_as_python_reads_them(term):
+    # a trial met the prompt waiting for more after "a\"b", and a SyntaxError
+    # for a triple-quoted string opened on the first line
+    term.ask('print("a\\"b", \'it\\\'s (\')', r"^a\"b it's \($")
+    term.line('s = """one')
+    term.expect(r"^\.\.\. ")
+    term.line("")  # an empty line inside the string is part of it
+    term.expect(r"^\.\.\. ")
+    term.line('two"""')
+    term.expect(r"^mpsysd> ")
+    term.ask("s", r"^'one\\n\\ntwo'$")
+    term.line("t = await asyncio.sleep_ms(0) or 'x\\' y'")  # an await: another path
+    term.expect(r"^mpsysd> ")
+    term.ask("t", r"^\"x' y\"$")
+
+
+def test_a_line_longer_than_the_prompt_takes_is_not_run_cut(term):
+    term.line("v = 1")
+    term.expect(r"^mpsysd> ")
+    term.line("v = '%s'" % ("a" * 300))  # the keys past 255 bytes are refused
+    term.expect(r"over 255 bytes: not run")
+    term.expect(r"^mpsysd> ")
+    term.ask("v", r"^1$")  # the first 255 bytes did not run either
+    term.ask("v + 1", r"^2$")  # the next line is read whole
 
 def test_typing_a_line_interns_no_name_for_each_character_in_it(term):
     # Each name is interned for good, and on a 32-bit board the 621st name
