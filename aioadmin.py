@@ -53,7 +53,11 @@ def traceback(name):
 
 
 def config(name, enabled, *args, **kwargs):
-    """Set name's entry in services.config: enabled, and args/kwargs when given."""
+    """Set name's entry in services.config: enabled (True, False; None
+    leaves it), and args/kwargs when given."""
+    if enabled is not None and type(enabled) is not bool:  # the loader would refuse it
+        raise ValueError("config(%r, enabled): enabled is True or False, not %r"
+                         % (name, enabled))
     import aioconfig
 
     return aioconfig.update(_named(name, True), enabled, args or None, kwargs)

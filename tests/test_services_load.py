@@ -656,3 +656,23 @@ class CountService""")
     """)
     assert r.rc == 0, r
     assert r.lines == ["[(3,)] running", "[(3,), (3,)] running"], r
+
+
+def test_config_refuses_an_enabled_that_is_not_true_or_false_and_writes_nothing(mp):
+    # The loader refuses "enabled": "yes"; config() wrote it, and the
+    # service stayed down until the file was put right (a trial found it).
+    mp.services({"ticker": service_file("ticker")}, config={"ticker": {"enabled": True}})
+    r = mp.run_async("""
+        before = open("services.config").read()
+        for enabled in ("yes", 1):
+            try:
+                aioservice.config("ticker", enabled)
+            except ValueError as e:
+                print(e)
+        print(open("services.config").read() == before)
+        print(sorted(aioservice.config("ticker", None, 3).items()))  # None: enabled as it is
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["config('ticker', enabled): enabled is True or False, not 'yes'",
+                       "config('ticker', enabled): enabled is True or False, not 1",
+                       "True", "[('args', [3]), ('enabled', True)]"], r
