@@ -147,6 +147,10 @@ def _discover(names, entries, log):
             _problem(path, "%s: %s: ignored: %s is the one imported; remove one of them"
                      % (path, name, files[name]), log)
     wanted = sorted(files if names is None else names)
+    for name, entry in entries.items() if names is None else ():
+        if name not in files and not (isinstance(entry, dict) and entry["enabled"] is False):
+            _problem(name, "services.config: %s: no file %s_service.py in %s (a misspelt "
+                     "name?)" % (name, name, found.folder()), log)
     for name in wanted:
         if names is None and name in registry and not isinstance(registry[name], Failed):
             continue  # imported already (by boot() before init()); a failed file is tried again

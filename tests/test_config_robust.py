@@ -237,7 +237,9 @@ def test_config_at_the_limits_boots_at_64k(mp):
     assert len(text) == 4096
     r = boot(mp, text)
     assert r.rc == 0, r
-    assert r.lines == ["net net up", "echo ((), 'hi')", "other other ok"]
+    assert r.lines == ["[ ERROR ] services.config: unused: no file unused_service.py in "
+                       "aioservices/services (a misspelt name?)",
+                       "net net up", "echo ((), 'hi')", "other other ok"]
 
 
 @pytest.mark.parametrize("env", [

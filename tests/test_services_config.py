@@ -34,6 +34,20 @@ def test_missing_env_variable_fails_that_service_only(mp):
                        "echo not started", "other other ok"]
 
 
+
+def test_an_entry_for_a_service_with_no_file_is_said_once_and_the_rest_run(mp):
+    # a misspelt name in services.config was silent: its service ran with
+    # its defaults and nothing said why the entry did nothing
+    r = run_init(mp, {"ecko": {"args": [1]}, "gone": {"enabled": False},
+                      "echo": {"args": [2]}}, extra="""
+        aioservice.init(debug=False)  # again: said once
+        print(sorted(aioservice.errors))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["[ ERROR ] services.config: ecko: no file ecko_service.py in "
+                       "aioservices/services (a misspelt name?)",
+                       "echo ((2,), 'default')", "other other ok", "['ecko']"], r
+
 def test_bad_env_line_is_reported_and_skipped(mp):
     r = run_init(mp, {"echo": {"args": ["${A}"]}}, env="this is not a pair\nA=ok\n")
     assert r.rc == 0, r
