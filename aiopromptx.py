@@ -73,12 +73,15 @@ async def run(src, g, reader, ahead, block):
 async def ctrl_c(reader=None, task=None, one=None, ahead=None):
     # Wait for a Ctrl-C key (not at all without a reader); then cancel task,
     # or stop the app as a Ctrl-C signal would: main.py's KeyboardInterrupt path.
-    # Other keys go to ahead, for the prompt to read next (a line's worth).
+    # Other keys go to ahead, for the prompt to read next (a line's worth);
+    # a Ctrl-C drops them, as a terminal drops what was typed ahead of one.
     one = one or bytearray(1)
     while reader:
         if not await reader.readinto(one):  # pyright: ignore[reportAttributeAccessIssue]
             return
         if one[0] == 3:
+            if ahead:
+                ahead[:] = b""
             break
         if ahead is not None and len(ahead) < 255:
             ahead.extend(one)

@@ -521,6 +521,12 @@ def test_keys_typed_while_an_awaited_statement_runs_are_kept(term):
     term.expect(r"^42$")
     term.expect(r"^mpsysd> ")
     term.ask("x", r"^7$")
+    term.line("await asyncio.sleep(100)")
+    term.line("x = 8")  # typed ahead, then a Ctrl-C: dropped with the statement,
+    term.keys(CTRL_C)  # as a terminal drops what was typed ahead of one
+    term.expect(r"^\^C: interrupted; the prompt goes on$")
+    term.expect(r"^mpsysd> ")
+    term.ask("x", r"^7$")
 
 
 def test_escaped_quotes_and_triple_quoted_strings_read_as_python_reads_them(term):
