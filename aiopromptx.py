@@ -45,7 +45,7 @@ async def run(src, g, reader, ahead, block):
     head = "async def _prompt_():\n global %s\n " % _names(src)
     data = src.encode()
     cut = -1 if block or "\n" in src else _scan(data)[1]  # a block's last ";" is its own
-    bodies = ["return (\n" + src + "\n)"]
+    bodies = ["return (" + src + "\n)"]  # src's first line is line 3 (see enter)
     if cut > 0 and data[cut + 1:].strip():
         bodies.append(data[:cut].decode() + "\n return (" + data[cut + 1:].decode() + ")")
     bodies.append(src.replace("\n", "\n "))
@@ -196,6 +196,12 @@ async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
         sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
         shown = text.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
         for line in shown.split("\n"):  # as the REPL shows it: without this frame
-            if line and 'File "aiopromptx"' not in line:
-                print(line)
+            if not line or 'File "aiopromptx"' in line or 'File "asyncio/' in line:
+                continue
+            if line.endswith(", in _prompt_"):  # an awaited statement, which run()
+                at = line.find(", line ") + 7  # compiled two lines down: its own lines
+                end = line.find(",", at)
+                n = max(1, int(line[at:end]) - 2) if "\n" in src else 1
+                line = line[:at] + str(n) + line[end:]
+            print(line)
     return None, block

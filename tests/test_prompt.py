@@ -554,6 +554,22 @@ def test_a_line_longer_than_the_prompt_takes_is_not_run_cut(term):
     term.ask("v", r"^1$")  # the first 255 bytes did not run either
     term.ask("v + 1", r"^2$")  # the next line is read whole
 
+
+def test_an_awaited_statement_that_fails_shows_its_own_line_numbers(term):
+    # it was compiled inside a coroutine two lines down: its lines read 2 or
+    # 3 too many, and asyncio's own frame showed (trial)
+    term.line("await asyncio.sleep(0); 1 / 0")
+    seen = term.expect(r"^mpsysd> ")
+    assert 'line 1, in _prompt_' in seen and "ZeroDivisionError" in seen, seen
+    assert "asyncio/" not in seen, seen
+    term.line("if True:")
+    term.line("    await asyncio.sleep(0)")
+    term.line("    [][1]")
+    term.line("")
+    seen = term.expect(r"^mpsysd> ")
+    assert 'line 3, in _prompt_' in seen and "IndexError" in seen, seen
+    assert "asyncio/" not in seen, seen
+
 def test_typing_a_line_interns_no_name_for_each_character_in_it(term):
     # Each name is interned for good, and on a 32-bit board the 621st name
     # costs a 4.5 KB pool at once. Reading a typed line character by
