@@ -10,28 +10,16 @@ _KW = (" False None True and as assert async await break class continue def del 
        " return try while with yield ")
 
 
-def _names(src):
-    # every identifier in src but keywords, strings and comments: the names
-    # an awaited statement may bind, declared global so that they stay in
-    # the prompt's scope. Read as bytes (as ints): each character taken from
-    # a str is interned, a name for good.
-    data = src.encode() + b" "
-    out, i, q = ["_"], 0, 0  # q: the quote of the string (or a comment's end) being read
-    esc = False  # the last byte was a backslash in a string
-    for j, ch in enumerate(data):
-        if q:
-            if esc:
-                esc = False
-            elif ch == 92 and q != 10:
-                esc = True
-            elif ch == q or ch == 10:
-                q, i = 0, j + 1
+def _names(code):
+    # every identifier but keywords in code (a line's bytes with its strings
+    # and comments blanked by _scan): the names an awaited statement may
+    # bind, declared global so that they stay in the prompt's scope
+    out, i = ["_"], 0
+    for j in range(len(code) + 1):
+        c = code[j:j + 1]  # b"" past the end
+        if c.isalpha() or c == b"_" or (j > i and c.isdigit()):
             continue
-        if ch == 39 or ch == 34 or ch == 35:  # a quote, or "#"
-            q = 10 if ch == 35 else ch
-        elif data[j:j + 1].isalpha() or ch == 95 or (j > i and 48 <= ch <= 57):
-            continue  # a letter, "_", or a digit after the first character
-        w = data[i:j].decode()
+        w = code[i:j].decode()
         if w and (" %s " % w) not in _KW and w not in out:
             out.append(w)
         i = j + 1
@@ -42,9 +30,11 @@ async def run(src, g, reader, ahead, block):
     """Run src, which awaits, as the body of a coroutine in a task that a
     Ctrl-C key cancels; return an expression's value, or that of the last
     of its statements (`x = await f(); x`) when it is an expression."""
-    head = "async def _prompt_():\n global %s\n " % _names(src)
     data = src.encode()
-    cut = -1 if block or "\n" in src else _scan(data)[1]  # a block's last ";" is its own
+    _, cut, _, code = _scan(data)
+    if block or "\n" in src:  # a block's last ";" is its own
+        cut = -1
+    head = "async def _prompt_():\n global %s\n " % _names(code)
     bodies = ["return (" + src + "\n)"]  # src's first line is line 3 (see enter)
     if cut > 0 and data[cut + 1:].strip():
         bodies.append(data[:cut].decode() + "\n return (" + data[cut + 1:].decode() + ")")
@@ -102,13 +92,15 @@ _BLOCK = " if for while def class with try async "  # words that open a block
 
 
 def _scan(data):
-    # (brackets left open, where the last ";" outside brackets is: -1 if
-    # none, a triple-quoted string left open) in data, a line's bytes (as
-    # ints: each character of a str would be interned). Strings and comments
-    # do not count; a backslash in a string escapes what follows it.
+    # Reads data, a line's bytes (as ints: each character of a str would be
+    # interned). Returns (brackets left open, where the last ";" outside
+    # brackets is: -1 if none, a triple-quoted string left open, the code:
+    # data with its strings and comments blanked). A backslash in a string
+    # escapes what follows it.
+    code = bytearray(data)
     depth, cut, i, q = 0, -1, 0, b""  # q: what ends the string or comment being read
     while i < len(data):
-        ch = data[i]
+        ch, start, inside = data[i], i, q
         if q:
             if ch == 92 and q != b"\n":  # a backslash in a string
                 i += 1
@@ -128,8 +120,11 @@ def _scan(data):
             depth -= 1
         elif ch == 59 and not depth:  # ";"
             cut = i
+        if inside or q:  # a string's or a comment's bytes, their ends included
+            for k in range(start, i + 1):
+                code[k] = 32
         i += 1
-    return depth, cut, len(q) == 3
+    return depth, cut, len(q) == 3, code
 
 
 async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
@@ -156,7 +151,7 @@ async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
         src += "\n" + line
     # a bracket or a triple-quoted string left open, or a backslash at the end,
     # asks for more lines
-    depth, _, string = _scan(src.encode())
+    depth, _, string, _ = _scan(src.encode())
     if (block and line.strip()) or depth > 0 or string or src.endswith("\\"):
         return src, block
     try:
