@@ -96,14 +96,14 @@ def cancel(pattern=None, hold=False):
     """Cancel the schedules of the tasks pattern picks (None: all); returns
     how many. hold: a user's stop: the task shows `stopped` and start()
     resumes its plan."""
-    plain = pattern is not None and "*" not in pattern
-    if plain:  # as every stop and delete of a task passes: the rare half loads
-        dotted = str(pattern) + "."  # only when the name (or a child of it) has a schedule
-        for names in (_timers, _held):
+    if pattern is not None and "*" not in pattern:  # every stop and delete of a task
+        dotted = str(pattern) + "."  # passes: the rare half loads only when the name
+        for names in (_timers, _held):  # (or a child of it) has a schedule
             for n in names:
                 if n == pattern or n.startswith(dotted):
-                    plain = False
-    return _x().cancel(pattern, hold) if (_timers or _held) and not plain else 0
+                    return _x().cancel(pattern, hold)
+        return 0
+    return _x().cancel(pattern, hold) if _timers or _held else 0
 
 
 def resume(pattern):
