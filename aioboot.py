@@ -82,6 +82,8 @@ async def start_up(log, settings, running):
     # later, among the manager's passing work, it would cut the heap the
     # manager leaves into small pieces (first fit, and nothing moves).
     import aioclass  # noqa: F401  (every service's base class)
+    import aioclock  # the loop lag monitor's clocks (the watcher's and schedules' too)
+    import aiojob  # noqa: F401  (the @aiotask decorator, which services hold)
     import aioservices.services  # noqa: F401  (the services' package)
     from asyncio import Event, gather  # noqa: F401  (asyncio's lazy parts the boot uses)
 
@@ -91,7 +93,7 @@ async def start_up(log, settings, running):
         except MemoryError:  # tried again, and said, when the prompt starts
             pass
 
-    aioctl.add(aioctl.loop_lag, name="loop.lag")
+    aioctl.add(aioclock.loop_lag, name="loop.lag")
     safe = safemode.begin(settings["SAFE_MODE_AFTER"])
     ok = True  # a start that failed does not count as a healthy boot
     try:

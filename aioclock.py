@@ -27,3 +27,18 @@ def clamp(stamp, limit_ms):
     if age > limit_ms or age < 0:
         return ticks_add(now, -limit_ms)
     return stamp
+
+
+lag_ms = None  # how late the loop ran the lag monitor last time (None: not running)
+lag_max_ms = 0
+
+
+async def loop_lag(period_ms=500):
+    """Measure event-loop lag: how late a sleep of period_ms wakes up. Run it
+    as a task (the app runs it as loop.lag); top() reads lag_ms."""
+    global lag_ms, lag_max_ms
+    while True:
+        t0 = ticks_ms()
+        await sleep_ms(period_ms)
+        lag_ms = max(0, ticks_diff(ticks_ms(), t0) - period_ms)
+        lag_max_ms = max(lag_max_ms, lag_ms)

@@ -1,13 +1,14 @@
 # aioctl: the mpsysd task table. Coroutines become managed tasks that keep
 # a state, a result or error with its traceback, and can be stopped, started
 # and restarted by name. This module runs tasks and sees them end; the calls
-# that control them (stop, start, restart, delete, the @aiotask decorator)
-# are in aiotasks.py and the human views (status, tracebacks, logs) in
-# aiostatus.py, both loaded through this module's __getattr__ when first
-# used: `aioctl.stop(...)` works as ever.
+# that control them (stop, start, restart, delete) are in aiotasks.py and
+# aiotools.py, the @aiotask decorator in aiolazy.py and the human views
+# (status, tracebacks, logs) in aiostatus.py, aiotop.py and aiocat.py, all
+# loaded through this module's __getattr__ when first used:
+# `aioctl.stop(...)` works as ever.
 import asyncio
 from gc import collect
-from sys import maxsize
+from sys import maxsize, modules
 from time import ticks_ms
 from micropython import const
 
@@ -144,10 +145,10 @@ def enter(func, args, kwargs, name=None, start=True, run=None):
         if hasattr(run, "coro"):  # a Job: its hooks come with it
             kwargs = {"on_stop": run.on_stop, "on_error": run.on_error}
     name = name or kwargs.get("_id")
-    if name and type(name) is not str:  # one line says what a name is (aiotasks)
-        import aiotasks
+    if name and type(name) is not str:  # one line says what a name is
+        import aiolazy
 
-        aiotasks.named(name)
+        aiolazy.named(name)
     if not name:  # named after the coroutine function, decorated or not
         if func is not None:
             run = func(*args, **_call_kw(kwargs))
@@ -257,17 +258,30 @@ def _finish(t, name, rec, er):
         except Exception:
             pass
     if intent == RESTART and rec[FUNC]:
-        import aiotasks
+        import aiojob
 
-        aiotasks.relaunch(t, name, rec)
+        aiojob.relaunch(t, name, rec)
     elif intent == DELETE:
         import aiotasks
 
         aiotasks.forget(t, name)
 
 
-def __getattr__(attr):
-    # The rest of the API loads on first use: aiotasks, then the views.
-    import aiotasks
+def unimport(names):
+    """Take the modules names out of sys.modules, RAM and all. A module whose import
+    failed (a full heap) is out of sys.modules already, but MicroPython 1.25
+    leaves it in the table's slot, which keeps all it had loaded: a name
+    stored there again, then deleted, lets go of it."""
+    for name in names:
+        try:
+            modules[name] = asyncio  # any module: the slot is what matters
+            del modules[name]
+        except MemoryError:  # the table was full and could not grow: it stays
+            pass
 
-    return aiotasks.lookup(attr)
+
+def __getattr__(attr):
+    # The rest of the API loads on first use: aiolazy finds where it lives.
+    import aiolazy
+
+    return aiolazy.lookup(attr)

@@ -61,8 +61,8 @@ def load(name):
 def unload(name):
     """Forget the imported module of a service, so that its RAM can be freed:
     its package holds it too, as an attribute."""
-    import aiotasks
+    import aioctl
 
     module = "aioservices.services.%s_service" % name
-    aiotasks.unimport((module,))
+    aioctl.unimport((module,))
     sys.modules["aioservices.services"].__dict__.pop(module[21:], None)

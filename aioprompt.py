@@ -22,7 +22,7 @@ def _x(name):
     try:
         import aiopromptx
     finally:  # also after a failed import, which leaves it in sys.modules' table
-        __import__("aiotasks").unimport(("aiopromptx",))
+        __import__("aioctl").unimport(("aiopromptx",))
     return getattr(aiopromptx, name)
 
 

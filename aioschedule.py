@@ -14,6 +14,7 @@ from micropython import const
 
 import aioclock
 import aioctl
+import aiojob
 
 _STEP_MS = const(60000)  # the longest single wait
 _SLACK_MS = const(2000)  # wall clock and ticks may disagree this much before an `at` re-plan
@@ -33,7 +34,7 @@ def _x():
     try:
         import aioschedulex
     finally:  # also after a failed import, which leaves it in sys.modules' table
-        __import__("aiotasks").unimport(("aioschedulex",))
+        aioctl.unimport(("aioschedulex",))
     return aioschedulex
 
 
@@ -74,7 +75,7 @@ async def _run(name, timer):
                 continue
             if name not in aioctl.group().recs:
                 raise LookupError("its task is gone")
-            aioctl.start(name)  # a run still going on is left to finish
+            aiojob.rerun(name)  # a run still going on is left to finish
             if not repeat_ms:
                 break
             # the next run is repeat_ms later; runs missed while the loop was busy are skipped

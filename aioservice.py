@@ -55,14 +55,14 @@ async def wait_for_shutdown(timeout=None):
 # what release() forgets: the manager, and what a boot brings in as well (the
 # task views, the occasional calls, the wildcards); each loads again when needed
 _MANAGER = ("aiomanager", "aioadmin", "aiodiscover", "aioconfig", "aioorder", "atomicfile",
-            "aiosecret", "aioview", "aiotools", "aiogrep")
+            "aiosecret", "aioview", "aiotools", "aiotasks", "aiolazy", "aiogrep")
 
 
 def release():
     """Forget the manager's code (RAM) until it is needed again."""
     global settings
     settings = None
-    __import__("aiotasks").unimport(_MANAGER)  # also what a boot short of heap half-loaded
+    __import__("aioctl").unimport(_MANAGER)  # also what a boot short of heap half-loaded
 
 
 def read_config(service=None):
@@ -73,7 +73,7 @@ def read_config(service=None):
 
         return aioconfig.settings(service)
     finally:
-        __import__("aiotasks").unimport(("aioconfig", "atomicfile", "jsoncheck"))
+        __import__("aioctl").unimport(("aioconfig", "atomicfile", "jsoncheck"))
 
 
 def load(name=None, debug=False, log=None, debug_log=False, config=True):
@@ -90,7 +90,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
         raise MemoryError("load(%r): %s" % (name, e))
     finally:
         settings = None
-        __import__("aiotasks").unimport(_MANAGER)
+        __import__("aioctl").unimport(_MANAGER)
 
 
 def __getattr__(attr):
@@ -101,7 +101,8 @@ def __getattr__(attr):
         import aioshutdown
 
         return getattr(aioshutdown, attr)
-    import aiotasks  # a call at the prompt gives the manager's RAM back, as a view does
+    import aioctl
+    import aiolazy  # a call at the prompt gives the manager's RAM back, as a view does
 
     # the calls in aioadmin (they start nothing); the rest are aiomanager's
     admin = ("list", "status", "traceback", "config", "enable", "disable", "get_config")
@@ -110,12 +111,12 @@ def __getattr__(attr):
     try:
         func = getattr(__import__(name), "list_services" if attr == "list" else attr, None)
     except BaseException:  # no heap for it, most likely: what did load goes
-        aiotasks.unimport(_MANAGER)
+        aioctl.unimport(_MANAGER)
         raise
     if func is None:  # a typo at the prompt, most likely: say so, and keep nothing loaded
         if not loaded:
-            aiotasks.unimport((name,))
+            aioctl.unimport((name,))
         raise AttributeError("aioservice has no %r; help(aioservice) lists its calls" % attr)
     if attr == "boot":  # a coroutine function, awaited once by main.py
         return func
-    return aiotasks.released(func, _MANAGER)
+    return aiolazy.released(func, _MANAGER)

@@ -1,53 +1,17 @@
-# aiotasks: the controlling half of the aioctl API, loaded on first use
-# through aioctl's module __getattr__: the @aiotask decorator (services load
-# it at import), stop(), start(), discard(), join() and ended() for who waits
-# for tasks, and the event-loop lag monitor. The occasional calls (result,
-# restart, delete, debug, reset...) are in aiotools, the views in aiostatus
-# and the read-only views of records (group().tasks) in aioview.
+# aiotasks: the control calls of the aioctl API, loaded on first use
+# through aioctl's module __getattr__ (aiolazy.lookup): stop(), start(),
+# discard() and join(), and forget(), what a pending delete carries out.
+# The watcher makes them often, so they stay loaded until a view or an
+# occasional call lets go of them. The occasional calls (result, restart,
+# delete, debug, reset...) are in aiotools, the views in aiostatus and the
+# read-only views of records (group().tasks) in aioview.
 import asyncio
 import sys
-import time
 
 import aioctl
-from aioctl import ARGS, DELETE, END, FUNC, KW, RESTART, START, STOP, TASK
-
-
-class Job:
-    """What calling an @aiotask function gives: the coroutine and its hooks."""
-
-    def __init__(self, coro, on_stop, on_error):
-        self.coro = coro
-        self.on_stop = on_stop
-        self.on_error = on_error
-
-    def __iter__(self):  # `await job` runs the coroutine without management
-        return self.coro
-
-
-def aiotask(func):
-    """Decorate an `async def` so that it takes on_stop=, on_error= and _id=."""
-    if type(func) is type(aiotask):  # a plain def: it would fail only when started
-        raise TypeError("%s is not a coroutine function (async def)" % func.__name__)
-
-    def call(*args, **kwargs):
-        on_stop = kwargs.pop("on_stop", None)
-        on_error = kwargs.pop("on_error", None)
-        kwargs.pop("_id", None)
-        return Job(func(*args, **kwargs), on_stop, on_error)
-
-    return call
-
-
-def relaunch(t, name, rec):
-    # Start a finished record again; its failure stays readable by traceback().
-    if rec[FUNC] is None:
-        raise ValueError("%s was added as a coroutine object, which runs once; add its "
-                         "function to start it again" % name)
-    end = rec[END]
-    if type(end) is tuple and end[1] == "ERROR":
-        t.failures[name] = end[2]
-    t.planned.pop(name, None)
-    t.recs[name] = aioctl.launch(rec[FUNC], rec[ARGS], rec[KW])
+import aiojob
+from aiolazy import named
+from aioctl import DELETE, END, FUNC, RESTART, START, STOP, TASK
 
 
 def forget(t, name):
@@ -71,14 +35,6 @@ def stop(name=None, stop_sch=True):
         if sch:
             held = sch.cancel(name, hold=True)
     return act(name, STOP) or held > 0
-
-
-def named(pattern):
-    """pattern, or a one-line error: a task is named by a string."""
-    if type(pattern) is not str:
-        raise TypeError("a task is named by a string, such as 'hello.service': not %r"
-                        % (pattern,))
-    return pattern
 
 
 def act(name, intent):
@@ -115,8 +71,11 @@ def act(name, intent):
                 continue
             if what == DELETE:
                 forget(t, key)
+            elif rec[FUNC] is None:
+                raise ValueError("%s was added as a coroutine object, which runs once; add "
+                                 "its function to start it again" % key)
             else:
-                relaunch(t, key, rec)
+                aiojob.relaunch(t, key, rec)
         elif end is None:  # running
             if what == START:
                 continue
@@ -177,86 +136,4 @@ async def join(name):
             return None
         if type(rec[END]) is tuple:
             return rec[END][2]
-        await ended()
-
-
-def ended():
-    """An awaitable that wakes at the next end of any managed task."""
-    t = aioctl.group()
-    if t.changed is None:
-        import asyncio
-
-        t.changed = asyncio.Event()
-    return t.changed.wait()
-
-
-lag_ms = None  # how late the loop ran the lag monitor last time (None: not running)
-lag_max_ms = 0
-
-
-async def loop_lag(period_ms=500):
-    """Measure event-loop lag: how late a sleep of period_ms wakes up. Run it
-    as a task (main.py does); top() and the watcher read lag_ms."""
-    import asyncio
-
-    global lag_ms, lag_max_ms
-    while True:
-        t0 = time.ticks_ms()
-        await asyncio.sleep_ms(period_ms)
-        lag_ms = max(0, time.ticks_diff(time.ticks_ms(), t0) - period_ms)
-        lag_max_ms = max(lag_max_ms, lag_ms)
-
-
-def lookup(attr):
-    """What aioctl.attr is, for aioctl's lazy half: this module's calls, then
-    the occasional ones (aiotools) and the views (aiostatus), which give their
-    RAM back once they have run."""
-    mine = globals().get(attr)
-    if mine is not None:
-        return mine
-    from gc import collect
-
-    collect()  # what the last call let go of is free: its code loads into whole holes
-    module = _VIEWS.get(attr, "aiotools")
-    parts = (module, "aioview", "aiotools", "aiogrep", "journalx", "aiocat", "aiosecret")
-    try:
-        view = getattr(__import__(module), attr, None)
-    except BaseException:  # no heap for it, most likely: what did load goes
-        unimport(parts)
-        raise
-    if view is None:  # a typo at the prompt, most likely: say so, and load nothing
-        unimport(parts)
-        raise AttributeError("aioctl has no %r; help(aioctl) lists its calls" % attr)
-    if attr == "follow":  # a coroutine function: it runs on
-        return view
-    return released(view, parts)
-
-
-# Where the views live; the other occasional calls are aiotools'
-_VIEWS = {"status": "aiostatus", "traceback": "aiostatus", "top": "aiotop", "stats": "aiotop",
-          "info": "aiotop", "result_all": "aiotop", "log": "aiocat", "follow": "aiocat"}
-
-
-def released(func, modules):
-    """func, wrapped so that modules leave sys.modules once it has run."""
-
-    def call(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        finally:
-            unimport(modules)
-
-    return call
-
-
-def unimport(modules):
-    """Take modules out of sys.modules, RAM and all. A module whose import
-    failed (a full heap) is out of sys.modules already, but MicroPython 1.25
-    leaves it in the table's slot, which keeps all it had loaded: a name
-    stored there again, then deleted, lets go of it."""
-    for module in modules:
-        try:
-            sys.modules[module] = sys  # any value: the slot is what matters
-            del sys.modules[module]
-        except MemoryError:  # the table was full and could not grow: it stays
-            pass
+        await aiojob.ended()

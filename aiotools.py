@@ -8,6 +8,7 @@ import sys
 
 import aioctl
 import aiotasks
+from aiolazy import named
 from aioctl import DELETE, END, RESTART
 
 
@@ -41,7 +42,7 @@ def interrupted(e):
 
 def nothing(pattern):
     """Say, in one line, that pattern names no task, and what there is."""
-    aiotasks.named(pattern)
+    named(pattern)
     names = sorted(aioctl.group().recs)
     more = " ... (%d in all)" % len(names) if len(names) > 12 else ""
     reg = sys.modules.get("aioservice")
@@ -104,7 +105,7 @@ def delete(*names):
     sch = sys.modules.get("aioschedule")
     for name in names:
         if sch:
-            sch.cancel(aiotasks.named(name))
+            sch.cancel(named(name))
         aiotasks.act(name, DELETE)
 
 

@@ -20,7 +20,7 @@ def top():
     """One screen about the whole system, like a tiny top."""
     import gc
 
-    import aiotasks
+    import aioclock
 
     t = aioctl.group()
     gc.collect()
@@ -31,11 +31,11 @@ def top():
         if state in ("done", "stopped") and sch and sch.next_run(n) is not None:
             state = "scheduled"  # between two runs of its schedule
         counts[state] = counts.get(state, 0) + 1
-    lag = aiotasks.lag_ms
+    lag = aioclock.lag_ms
     free = gc.mem_free()
     print("mpsysd: up %s; heap %d B used, %d B free (largest block %s); loop lag %s" % (
         span(time.ticks_diff(time.ticks_ms(), t.started) // 1000), gc.mem_alloc(), free,
-        largest(free), "%d ms (max %d ms)" % (lag, aiotasks.lag_max_ms) if lag is not None
+        largest(free), "%d ms (max %d ms)" % (lag, aioclock.lag_max_ms) if lag is not None
         else "not measured"))
     print("tasks: %d (%s)" % (sum(counts.values()), ", ".join(
         "%s %d" % (s, counts[s]) for s in sorted(counts))))

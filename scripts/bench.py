@@ -426,7 +426,8 @@ def main():
     imp_ctl = both(IMPORT % ("", "aioctl"), what="import aioctl")
     imp_svc = both(IMPORT % (", aioctl", "aioservice"), what="import aioservice")
     imp_mgr = both(IMPORT % (", aioctl, aioservice", "aiomanager"), what="import aiomanager")
-    imp_tasks = both(IMPORT % (", aioctl", "aiotasks"), what="import aiotasks")
+    imp_job = both(IMPORT % (", aioctl", "aiojob"), what="import aiojob")
+    imp_tasks = both(IMPORT % (", aioctl, aiojob, aiolazy", "aiotasks"), what="import aiotasks")
     imp_status = both(IMPORT % (", aioctl, aiotasks", "aiostatus"), what="import aiostatus")
     core = {b: None if imp_ctl[b] is None or imp_svc[b] is None else
             [imp_ctl[b][0] + imp_svc[b][0]] for b in (32, 64)}
@@ -469,7 +470,8 @@ def main():
         ram_row("   import aioctl + aioservice: core (B)", core, None, "<= 6144",
                 lambda v: v <= 6144),
         ram_row("  + aiomanager, while booting (B)", imp_mgr, None, "(released)"),
-        ram_row("  + aiotasks, lazy (B)", imp_tasks, None, "(lazy)"),
+        ram_row("  + aiojob, with a service (B)", imp_job, None, "(stays)"),
+        ram_row("  + aiotasks, lazy (B)", imp_tasks, None, "(released)"),
         ram_row("  + aiostatus, on first view (B)", imp_status, None, "(lazy)"),
         ram_row("heap per loaded service (B)", per_service),
         ram_row("journal: heap beyond its 4 KB buffer (B)", beyond),

@@ -247,10 +247,10 @@ def smallest_heap(tree, bits, low_k, high_k, step_k=8, good=None):
 # Each module's import cost: first what it pulls in (its project
 # dependencies), then, in a fresh interpreter with those already imported,
 # what importing it alone adds to the heap and to the qstr pool.
-MODULES = ["aioctl", "aiotasks", "aiostatus", "aioclass", "aioservice", "aiomanager",
-           "aioconfig", "aioschedule", "journal", "aiolog", "aiogrep", "service_logger",
-           "aioservices.services.watcher_service", "aioprompt", "safemode", "aioshutdown",
-           "atomicfile", "filelog", "aioservices.services.hello_service",
+MODULES = ["aioctl", "aiojob", "aiolazy", "aiotasks", "aiostatus", "aioclass", "aioservice",
+           "aiomanager", "aioconfig", "aioschedule", "journal", "aiolog", "aiogrep",
+           "service_logger", "aioservices.services.watcher_service", "aioprompt", "safemode",
+           "aioshutdown", "atomicfile", "filelog", "aioservices.services.hello_service",
            "aioservices.services.world_service", "aioservices.services.wifi_service",
            "aioservices.services.clock_service"]
 IMPORT = """\

@@ -200,3 +200,34 @@ def test_tasks_mapping_and_reset(mp):
     """)
     assert r.rc == 0, r
     assert r.lines == ["2 True False ['a', 'b'] ['a', 'b']", "['a', 'b'] a True", "KeyError", "0"]
+
+
+def test_a_rerun_stops_a_child_that_still_runs_as_start_does(mp):
+    # aiojob.rerun (the watcher's restarts, a schedule's runs) starts a
+    # finished task with nothing to load; a child task of it that still
+    # runs is stopped first, by start().
+    r = mp.run_async("""
+        import sys, aiojob
+        async def parent():
+            return 1
+        async def kid():
+            while True:
+                await asyncio.sleep_ms(10)
+        aioctl.add(parent, name="p.service")
+        aioctl.add(kid, name="p.service.kid")
+        await asyncio.sleep_ms(20)
+        aioctl.unimport(("aiotasks", "aiolazy"))
+        tasks = aioctl.group().tasks
+        print(tasks["p.service"].state, tasks["p.service.kid"].state)
+        print(aiojob.rerun("p.service"), "aiotasks" in sys.modules)
+        await asyncio.sleep_ms(20)
+        print(tasks["p.service"].state, tasks["p.service.kid"].state)
+        aioctl.unimport(("aiotasks", "aiolazy"))
+        print(aiojob.rerun("p.service"), "aiotasks" in sys.modules)
+        print(aiojob.rerun("p.service.kid"), "aiotasks" in sys.modules)
+        await asyncio.sleep_ms(20)
+        print(tasks["p.service"].state, tasks["p.service.kid"].state)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["done running", "True True", "done stopped", "True False",
+                       "True False", "done running"], r

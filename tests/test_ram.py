@@ -135,3 +135,33 @@ def test_thirty_thousand_quick_failures_leave_the_watcher_unharmed(mp):
     assert r.rc == 0, r
     assert r.lines[-1] == "restarts True 0", r
     assert "[ ERROR ] watcher" not in r.out, r
+
+
+def test_restarts_and_scheduled_runs_load_no_control_code_after_a_view(mp):
+    # The control calls (aiotasks, found through aiolazy) are let go of by
+    # a view. The watcher's restarts and a schedule's runs come back often,
+    # so they start a task again with what stays loaded (aiojob): were they
+    # to load the control calls, those 2.5 KB would be back for good.
+    flaky = service_file("flaky", body="await asyncio.sleep_ms(30)\nraise ValueError('again')")
+    tick = service_file("tick", kind="schedule.service", body="return 'ran'",
+                        attrs="self.schedule = {'start_in': 0.05, 'repeat': 0.1}")
+    mp.services({"flaky": flaky, "tick": tick}, config={
+        "flaky": {"restart_delay": 0.05, "restart_delay_max": 0.05, "max_restarts": 1000,
+                  "restart_window": 1},
+        "watcher": {"kwargs": {"period": 0.02}}}, watcher=True, compiled=True)
+    r = mp.run(async_script("""
+        import sys
+        aioservice.init(debug=False)
+        aioservice.release()
+        await asyncio.sleep_ms(300)
+        aioctl.status()
+        print("after a view", [m for m in ("aiolazy", "aiotasks") if m in sys.modules])
+        w = aioservice.service("watcher")
+        restarts, runs = w.restarts, aioctl.group().recs["tick.service"][aioctl.SINCE]
+        await asyncio.sleep_ms(1000)
+        print("then", [m for m in ("aiolazy", "aiotasks") if m in sys.modules],
+              w.restarts - restarts >= 5,
+              aioctl.group().recs["tick.service"][aioctl.SINCE] != runs)
+    """), heap="64K", bits=32, compiled=True)
+    assert r.rc == 0, r
+    assert r.lines[-2:] == ["after a view []", "then [] True True"], r

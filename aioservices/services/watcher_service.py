@@ -18,6 +18,7 @@ from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
 
 import aioctl
+import aiojob
 import aioservice
 import safemode
 from aioclass import Service
@@ -201,7 +202,7 @@ class WatcherService(Service):
                     if ticks_diff(now, tr[_WINDOW]) > window * 1000:  # pyright: ignore[reportOperatorIssue]
                         tr[_WINDOW], tr[_STARTS] = now, 0  # a new window
                     if tr[_STARTS] < setting(svc, "max_restarts"):
-                        aioctl.start(task)  # ends the plan; on a full heap it stays: next round
+                        aiojob.rerun(task)  # ends the plan; on a full heap it stays: next round
                         tr[_STARTS] += 1
                         self.restarts += 1
                         if self.log:
@@ -228,12 +229,13 @@ class WatcherService(Service):
         if failed:
             tr[_ERRORS] += 1
             try:  # its child tasks go with it: its next run adds its own
-                import aiotasks
-
-                for kid in aiotasks.family(aioctl.group().recs, tr[_TASK])[1:]:
-                    aioctl.stop(kid)
+                while True:
+                    kid = aiojob.child(aioctl.group().recs, tr[_TASK])
+                    if kid is None:
+                        break
+                    aioctl.stop(kid)  # its record is no longer running at once
             except MemoryError:  # a full heap: the restart below matters more
-                pass
+                aioctl.unimport(("aiotasks", "aiolazy"))  # what a failed import holds
             if self.max_errors and self.total_errors >= self.max_errors:
                 self.reset("max_errors", self.total_errors)
             if self.err_service_limit and tr[_ERRORS] >= self.err_service_limit:
@@ -313,8 +315,6 @@ class WatcherService(Service):
             self.wdt = WDT(timeout=self.wdt_ms)
         except ImportError:
             pass
-        import aiotasks
-
         ticker = asyncio.create_task(self.tick(period))
         bad = False
         try:
@@ -338,7 +338,7 @@ class WatcherService(Service):
                         except MemoryError:
                             pass
                 try:  # woken by any task's end, by a due restart and by the tick
-                    await aiotasks.ended()
+                    await aiojob.ended()
                 except MemoryError:  # no room for a waiter: look again in a period
                     await asyncio.sleep_ms(period)
         except asyncio.CancelledError:

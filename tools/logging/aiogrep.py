@@ -38,9 +38,9 @@ def pick(recs, pattern, children):
     """aioctl.select()'s slower path: the names of recs that pattern picks
     (with children, a service's child tasks too), sorted; when none, one
     line says so."""
-    import aiotasks
+    import aiolazy
 
-    aiotasks.named(pattern)
+    aiolazy.named(pattern)
     found = []
     for n in recs:
         if match(pattern, n):
