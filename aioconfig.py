@@ -7,6 +7,8 @@
 import json
 import sys
 
+from micropython import const
+
 CONFIG = "services.config"
 ENV = ".env"
 # Limits (README: Services): larger files are refused unread, and services
@@ -16,12 +18,12 @@ MAX_DEPTH = 8  # objects and lists inside each other in services.config
 MAX_VALUES = 256  # values in services.config, all levels together
 ENV_MAX_BYTES = 2048  # .env
 ENV_MAX_VARS = 32  # variables in .env; the lines after the last are skipped
-_KEYS = ("enabled", "args", "kwargs", "schedule", "require")
+_KEYS = const(("enabled", "args", "kwargs", "schedule", "require"))
 # The watcher's restart policy per service (defaults in watcher_service.py)
 POLICY_KEYS = ("restart", "restart_delay", "restart_delay_max", "max_restarts",
                "restart_window", "watchdog")
-_RESTART_MODES = ("on-failure", "always", "no")
-_DEFAULTS = "services run with their defaults; the file is left as it is"
+_RESTART_MODES = const(("on-failure", "always", "no"))
+_DEFAULTS = const("services run with their defaults; the file is left as it is")
 
 
 class ConfigError(Exception):

@@ -33,9 +33,9 @@ RESTART = const(2)
 DELETE = const(3)
 START = const(4)  # like RESTART, but running tasks are left alone
 
-_HOOKS = ("on_stop", "on_error", "_id")  # consumed by the manager, never passed on
+_HOOKS = const(("on_stop", "on_error", "_id"))  # consumed by the manager, never passed on
 _NO_KW = {}  # stands in for a record without kwargs; never mutated
-_WAITING = (None, "scheduled", None, None)  # end of a record not started yet
+_WAITING = const((None, "scheduled", None, None))  # end of a record not started yet
 
 
 class Table:

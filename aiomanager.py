@@ -9,7 +9,10 @@ import aioctl
 import aioservice
 from aioclass import Failed, Service
 from gc import collect
+from micropython import const
 from aioservice import errors, registry
+
+_LATER = const(("runtime.service", "schedule.service"))  # the types init() starts, after the boot
 
 
 def _say(line, debug, log):
@@ -338,8 +341,6 @@ def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True)
     return _start_ordered(_runnable(_LATER if init_schedule else _LATER[:1]), debug, log,
                           debug_log)
 
-
-_LATER = ("runtime.service", "schedule.service")  # the types init() starts, after the boot
 
 
 def _runnable(kinds, known=()):

@@ -4,10 +4,12 @@
 # from sys.modules at once.
 import asyncio
 
+from micropython import const
+
 STOPPED = "^C: interrupted; the prompt goes on"
-_KW = (" False None True and as assert async await break class continue def del elif else"
-       " except finally for from global if import in is lambda nonlocal not or pass raise"
-       " return try while with yield ")
+_KW = const(" False None True and as assert async await break class continue def del elif"
+             " else except finally for from global if import in is lambda nonlocal not or"
+             " pass raise return try while with yield ")
 
 
 def _names(code):
@@ -88,7 +90,7 @@ def bye(reader):
         asyncio.create_task(ctrl_c(reader))
 
 
-_BLOCK = " if for while def class with try async "  # words that open a block
+_BLOCK = const(" if for while def class with try async ")  # words that open a block
 
 
 def _scan(data):

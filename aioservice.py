@@ -5,6 +5,8 @@
 # start-up; shutdown() is in aioshutdown. Importing this does nothing else.
 import sys
 
+from micropython import const
+
 registry = {}  # name -> Service, or aioclass.Failed for one that could not load
 errors = {}  # name -> the one-line reason it is not running
 log = None  # the app's logger, as given to boot() or init(); load() uses it too
@@ -54,8 +56,8 @@ async def wait_for_shutdown(timeout=None):
 
 # what release() forgets: the manager, and what a boot brings in as well (the
 # task views, the occasional calls, the wildcards); each loads again when needed
-_MANAGER = ("aiomanager", "aioadmin", "aiodiscover", "aioconfig", "aioorder", "atomicfile",
-            "aiosecret", "aioview", "aiotools", "aiotasks", "aiolazy", "aiogrep")
+_MANAGER = const(("aiomanager", "aioadmin", "aiodiscover", "aioconfig", "aioorder", "atomicfile",
+                  "aiosecret", "aioview", "aiotools", "aiotasks", "aiolazy", "aiogrep"))
 
 
 def release():

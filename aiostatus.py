@@ -11,7 +11,7 @@ from micropython import const
 import aioctl
 from aioview import FAILED, duration, error_line, span, stamp
 
-_ARROW = "\u2517\u2501\u25ba"
+_ARROW = const("\u2517\u2501\u25ba")
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31,
            "scheduled": 36}
 _RESULT_WIDTH = const(60)  # a long result is cut in status lines, never in result()
