@@ -9,8 +9,8 @@ import sys
 
 from micropython import const
 
-CONFIG = "services.config"
-ENV = ".env"
+_CONFIG = const("services.config")
+_ENV = const(".env")
 # Limits (README: Services): larger files are refused unread, and services
 # run with their defaults; raise them here on a board with RAM to spare.
 MAX_BYTES = 4096  # services.config
@@ -20,8 +20,8 @@ ENV_MAX_BYTES = 2048  # .env
 ENV_MAX_VARS = 32  # variables in .env; the lines after the last are skipped
 _KEYS = const(("enabled", "args", "kwargs", "schedule", "require"))
 # The watcher's restart policy per service (defaults in watcher_service.py)
-POLICY_KEYS = ("restart", "restart_delay", "restart_delay_max", "max_restarts",
-               "restart_window", "watchdog")
+_POLICY_KEYS = const(("restart", "restart_delay", "restart_delay_max", "max_restarts",
+                      "restart_window", "watchdog"))
 _RESTART_MODES = const(("on-failure", "always", "no"))
 _DEFAULTS = const("services run with their defaults; the file is left as it is")
 
@@ -45,7 +45,7 @@ def _load(path, limit):
         return None
 
 
-def read(path=CONFIG):
+def read(path=_CONFIG):
     """The config as a dict ({} when there is no file); ConfigError when broken."""
     import atomicfile
 
@@ -81,7 +81,7 @@ def read(path=CONFIG):
     return data
 
 
-def read_env(path=ENV, problems=None):
+def read_env(path=_ENV, problems=None):
     """.env as a dict: KEY=VALUE lines, # comments, optional quotes.
 
     A line that is not KEY=VALUE (or not UTF-8) is skipped and described in
@@ -171,13 +171,13 @@ def entry(conf, name, env):
     e = conf.get(name)
     if e is None:
         return None
-    where = "%s: %s: " % (CONFIG, name)
+    where = "%s: %s: " % (_CONFIG, name)
     if not isinstance(e, dict):
         raise ConfigError(where + "entry must be an object, not " + _kind(e))
     for key in e:
-        if key not in _KEYS and key not in POLICY_KEYS:
+        if key not in _KEYS and key not in _POLICY_KEYS:
             raise ConfigError(where + "unknown key %r (known: %s)"
-                              % (key, ", ".join(_KEYS + POLICY_KEYS)))
+                              % (key, ", ".join(_KEYS + _POLICY_KEYS)))
     shapes = (("enabled", bool, "true/false"), ("args", list, "a list"),
               ("kwargs", dict, "an object"))
     for key, shape, said in shapes:
@@ -191,7 +191,7 @@ def entry(conf, name, env):
     if req is not None and not (isinstance(req, list) and all(isinstance(r, str) for r in req)):
         raise ConfigError(where + '"require" must be a list of service names')
     policy = {}  # also from kwargs, like schedule and require: never the task's
-    for key in POLICY_KEYS:
+    for key in _POLICY_KEYS:
         if key in kwargs:
             policy[key] = kwargs.pop(key)
         if key in e:
@@ -210,7 +210,7 @@ def entry(conf, name, env):
         out["args"] = fill(out["args"], env)
         out["kwargs"] = fill(kwargs, env)
     except KeyError as e:
-        raise ConfigError(where + "${%s} is not set in %s" % (e.args[0], ENV))
+        raise ConfigError(where + "${%s} is not set in %s" % (e.args[0], _ENV))
     return out
 
 
@@ -238,7 +238,7 @@ def settings(service=None):
     return entries, problems
 
 
-def write(conf, path=CONFIG):
+def write(conf, path=_CONFIG):
     """Write conf as JSON, atomically (see atomicfile): an entry a line, in
     the order of their names, as a person lays the file out."""
     import atomicfile
@@ -247,7 +247,7 @@ def write(conf, path=CONFIG):
         " %s: %s" % (json.dumps(k), json.dumps(conf[k])) for k in sorted(conf)))
 
 
-def update(name, enabled=None, args=None, kwargs=None, path=CONFIG):
+def update(name, enabled=None, args=None, kwargs=None, path=_CONFIG):
     """Change name's entry (creating it) and keep every other entry.
 
     A broken file raises ConfigError and stays untouched.

@@ -6,7 +6,7 @@ import asyncio
 
 from micropython import const
 
-STOPPED = "^C: interrupted; the prompt goes on"
+_STOPPED = const("^C: interrupted; the prompt goes on")
 _KW = const(" False None True and as assert async await break class continue def del elif"
              " else except finally for from global if import in is lambda nonlocal not or"
              " pass raise return try while with yield ")
@@ -57,7 +57,7 @@ async def run(src, g, reader, ahead, block):
         if one[0] != 3:  # the prompt itself is stopped: so is its statement
             task.cancel()
             raise
-        print(STOPPED)
+        print(_STOPPED)
     finally:
         watch.cancel()
 
@@ -184,7 +184,7 @@ async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
     except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
         if not board:
             raise
-        print(STOPPED)
+        print(_STOPPED)
     except Exception as e:  # the prompt outlives the user's mistakes
         import io
         import sys

@@ -10,11 +10,13 @@ import io
 import json
 import sys
 
+from micropython import const
+
 import aioctl
 import aioservice
 
-SET_KEYS = ("args", "kwargs", "enabled")
-MAX_LINES = 200  # journal lines one `log` reply may carry
+_SET_KEYS = const(("args", "kwargs", "enabled"))
+_MAX_LINES = const(200)  # journal lines one `log` reply may carry
 
 
 class Bad(Exception):
@@ -115,8 +117,8 @@ def log(svc, cmd):
     n = cmd.get("lines", 20)
     if not isinstance(grep, str):
         raise Bad("log: `grep` must be a string")
-    if type(n) is not int or not 0 < n <= MAX_LINES:
-        raise Bad("log: `lines` must be a whole number from 1 to %d" % MAX_LINES)
+    if type(n) is not int or not 0 < n <= _MAX_LINES:
+        raise Bad("log: `lines` must be a whole number from 1 to %d" % _MAX_LINES)
     j = aioctl.group().log
     if not hasattr(j, "lines"):
         raise Bad("log: the log is not a journal")
@@ -179,7 +181,7 @@ def config(svc, cmd):
     if not isinstance(new, dict) or not new:
         raise Bad("config: `set` must be an object of args, kwargs, enabled")
     for k in new:
-        if k not in SET_KEYS:
+        if k not in _SET_KEYS:
             raise Bad("config: cannot set %s (only args, kwargs, enabled)" % json.dumps(k))
     args, kwargs, enabled = new.get("args"), new.get("kwargs"), new.get("enabled")
     if args is not None and not isinstance(args, list):
