@@ -43,7 +43,9 @@ class Service:
     def add_ctask(self, aioctl, coro, cname, *args, **kwargs):
         """Run a child task named `name.service.cname`, replacing an earlier one."""
         name = "%s.service.%s" % (self.name, cname)
-        aioctl.discard(name)
+        import aiojob  # (loaded: the service's task is made with its decorator)
+
+        aiojob.discard(name)
         log = self.log  # a ServiceLogger logs the child's failure, as [name.service.cname]
         if "on_error" not in kwargs and hasattr(log, "child"):
             kwargs["on_error"] = log.child(cname).failed  # pyright: ignore[reportOptionalMemberAccess]

@@ -265,6 +265,7 @@ def _finish(t, name, rec, er):
         import aiotasks
 
         aiotasks.forget(t, name)
+        unimport(("aiotasks",))  # let go of, as after any call of it
 
 
 def unimport(names):

@@ -1,8 +1,9 @@
 # aiojob: the small part of aioctl's API that stays loaded (the rest comes
 # and goes through aiolazy): the @aiotask decorator and the Job it makes
 # (each service's task holds them), ended(), which the watcher waits on,
-# and rerun(), how the watcher restarts a service and a schedule starts its
-# next run: often, so with nothing to load (a service that failed may have
+# rerun(), how the watcher restarts a service and a schedule starts its
+# next run, and discard(), how a service replaces its child task at each
+# start: often, so with nothing to load (a service that failed may have
 # left the heap full).
 import aioctl
 
@@ -76,3 +77,11 @@ def rerun(name):
         relaunch(t, name, rec)
         return True
     return aioctl.start(name)  # its stop is pending, or a child task runs
+
+
+def discard(name):
+    """Cancel name's task if it runs and forget it at once (hooks are not
+    called): a service replacing a child task uses this."""
+    rec = aioctl.group().recs.pop(name, None)
+    if rec and rec[aioctl.END] is None:
+        rec[aioctl.TASK].cancel()

@@ -1,11 +1,9 @@
 # aiolazy: where each of aioctl's names beyond the task table lives, loaded
-# by aioctl's __getattr__: the decorator and ended() in aiojob (which stays
-# loaded), the control calls in aiotasks, the occasional ones in aiotools
-# and the views in aiostatus, aiotop and aiocat. A view or an occasional call
-# lets go of all of them but aiojob once it has run, this module included:
-# what a restart or a view loaded does not stay for good.
-import sys
-
+# by aioctl's __getattr__: the decorator, ended() and discard() in aiojob
+# (which stays loaded), the control calls in aiotasks, the occasional ones in aiotools
+# and the views in aiostatus, aiotop and aiocat. Each call lets go of all of
+# them but aiojob once it has run, this module included: what a stop or a
+# view loaded does not stay.
 from aioctl import unimport
 
 
@@ -18,28 +16,24 @@ def named(pattern):
 
 
 def lookup(attr):
-    """What aioctl.attr is: the decorator and ended(), the control calls
-    (aiotasks), then the occasional ones (aiotools) and the views
-    (aiostatus...), which give their RAM back once they have run."""
-    if attr in ("aiotask", "Job", "ended"):
+    """What aioctl.attr is: aiojob's calls, then the control calls
+    (aiotasks), the occasional ones (aiotools) and the views (aiostatus...),
+    which give their RAM back once they have run."""
+    if attr in ("aiotask", "Job", "ended", "discard"):
         return getattr(__import__("aiojob"), attr)
-    module = _VIEWS.get(attr)
-    if module is None:  # a control call, with aiotasks loaded already: nothing to load
-        view = getattr(sys.modules.get("aiotasks"), attr, None)
-        if view is not None:
-            return view
     from gc import collect
 
     collect()  # what the last call let go of is free: its code loads into whole holes
+    module = _VIEWS.get(attr)
     parts = ("aiolazy", "aiotasks", "aiotools", "aiostatus", "aiotop", "aiocat", "aioview",
-             "aiogrep", "journalx", "aiosecret")  # what a call may load; a view lets go of it all
+             "aiogrep", "journalx", "aiosecret")  # what a call may load: let go of after it
     try:
-        if module is None:  # a control call stays loaded: the watcher makes them often
+        view = None
+        if module is None:  # a control call (aiotasks), or else an occasional one
             view = getattr(__import__("aiotasks"), attr, None)
-            if view is not None:
-                return view
             module = "aiotools"
-        view = getattr(__import__(module), attr, None)
+        if view is None:
+            view = getattr(__import__(module), attr, None)
     except BaseException:  # no heap for it, most likely: what did load goes
         unimport(parts)
         raise

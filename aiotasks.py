@@ -1,8 +1,8 @@
 # aiotasks: the control calls of the aioctl API, loaded on first use
-# through aioctl's module __getattr__ (aiolazy.lookup): stop(), start(),
-# discard() and join(), and forget(), what a pending delete carries out.
-# The watcher makes them often, so they stay loaded until a view or an
-# occasional call lets go of them. The occasional calls (result, restart,
+# through aioctl's module __getattr__ (aiolazy.lookup): stop(), start()
+# and join(), and forget(), what a pending delete carries out; let go of
+# after each call. The watcher's restarts and a schedule's runs need none
+# of it (aiojob.rerun). The occasional calls (result, restart,
 # delete, debug, reset...) are in aiotools, the views in aiostatus and the
 # read-only views of records (group().tasks) in aioview.
 import asyncio
@@ -117,14 +117,6 @@ def start(name):
     if sch:
         sch.resume(name)
     return started
-
-
-def discard(name):
-    """Cancel name's task if it runs and forget it at once (hooks are not
-    called): a service replacing a child task uses this."""
-    rec = aioctl.group().recs.pop(name, None)
-    if rec and rec[END] is None:
-        rec[TASK].cancel()
 
 
 async def join(name):

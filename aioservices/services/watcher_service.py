@@ -58,8 +58,11 @@ _ERRORS = const(8)  # errors of this service (err_service_limit)
 
 
 class WatcherService(Service):
+    info = "Restarts failed services; feeds the watchdog while healthy"
+    docs = "README.md#resilience"
     # Read before the task runs (by report(), show()): class-level defaults
     # until set (the counters by task(), at once; the rest when first needed).
+    # The instance holds 28 attributes at most: its table (29) never grows.
     restarts = total_errors = unnoted = 0  # unnoted: errors counted without details
     noted = 0  # ticks_ms of the last error
     healthy_since = None
@@ -67,8 +70,6 @@ class WatcherService(Service):
 
     def __init__(self, name):
         super().__init__(name)
-        self.info = "Restarts failed services; feeds the watchdog while healthy"
-        self.docs = "README.md#resilience"
         self.tracks = {}  # service name -> its track (a list, above)
         self.errors = {}  # service name -> {kind: [count, first, last, traceback]}
 
