@@ -156,6 +156,8 @@ async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
     depth, _, string, _ = _scan(src.encode())
     if (block and line.strip()) or depth > 0 or string or src.endswith("\\"):
         return src, block
+    real = asyncio.run
+    asyncio.run = _nested  # while the statement runs
     try:
         try:
             kbd(3)
@@ -201,4 +203,16 @@ async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
                 n = max(1, int(line[at:end]) - 2) if "\n" in src else 1
                 line = line[:at] + str(n) + line[end:]
             print(line)
+    finally:
+        asyncio.run = real
     return None, block
+
+
+def _nested(coro, *args):
+    # asyncio.run() typed at the prompt would run a second loop inside the
+    # app's and leave the prompt deaf when it returns: refused, as CPython
+    # refuses it inside a running loop
+    if hasattr(coro, "close"):
+        coro.close()
+    raise RuntimeError("asyncio.run() cannot be called while the app runs: await the "
+                       "coroutine instead, e.g. `await main()`")

@@ -593,3 +593,25 @@ def test_typing_a_line_interns_no_name_for_each_character_in_it(term):
     term.expect(r"^mpsysd> ")
     term.ask("len(s), len(t)", r"^\(13, 11\)$")
     assert after == before
+
+
+def test_asyncio_run_typed_at_the_prompt_is_refused_and_the_prompt_goes_on(term):
+    # the README's script ends with asyncio.run(main()): typed at the app's
+    # prompt it ran a second loop and, once it returned, the prompt read no
+    # more keys and Ctrl-C did nothing (trial)
+    term.line("async def main(): return 42")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.line("asyncio.run(main())")
+    seen = term.expect(r"^mpsysd> ")
+    assert "RuntimeError: asyncio.run() cannot be called while the app runs: await the " \
+           "coroutine instead, e.g. `await main()`" in seen, seen
+    term.line("await main()")
+    assert "42" in term.expect(r"^mpsysd> ")
+    # between statements, the app's own asyncio is as it was
+    term.line("async def check(): await asyncio.sleep_ms(50); print('run', asyncio.run is "
+              "asyncio.core.run)")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.line("t = asyncio.create_task(check())")
+    term.expect(r"run True")
