@@ -112,12 +112,12 @@ def launch(func, args, kw, run=None):
 
     Returns the new record.
     """
-    if run is None:
-        run = func(*args, **_call_kw(kw))
+    if run is None and type(func).__name__ != "function":  # a plain def, a builtin: they
+        run = func(*args, **_call_kw(kw))  # would run to their end here; refused uncalled
     run = getattr(run, "coro", run)  # what an @aiotask function returned: a Job
     if not hasattr(run, "send"):
         raise TypeError("%r is not a coroutine function" % (func,))
-    task = asyncio.create_task(run)
+    task = asyncio.create_task(run)  # pyright: ignore[reportArgumentType]  (it has send)
     # asyncio calls a callable state with (task, exception) when the task
     # ends: completion is seen without a wrapper coroutine per task.
     task.state = _done
@@ -150,7 +150,7 @@ def enter(func, args, kwargs, name=None, start=True, run=None):
 
         aiolazy.named(name)
     if not name:  # named after the coroutine function, decorated or not
-        if func is not None:
+        if func is not None and type(func).__name__ != "function":  # (see launch)
             run = func(*args, **_call_kw(kwargs))
         import aiotools
 

@@ -308,3 +308,20 @@ def test_what_is_not_a_coroutine_is_refused_once_and_named(mp):
     assert r.lines[0].startswith("<bound_method") and \
         r.lines[0].endswith("is not a coroutine function"), r
     assert r.lines[1:] == ["5 is not a coroutine function", "[1] []"], r
+
+
+def test_a_plain_function_or_a_builtin_is_refused_without_being_called(mp):
+    # aioctl.add(print, "CALLED") printed CALLED before refusing print: a
+    # machine.reset would have reset the board (trial)
+    r = mp.run_async("""
+        def plain(*args):
+            print("plain ran")
+        for func, kw in ((print, {}), (print, {"name": "p"}), (plain, {}), (plain, {"name": "q"})):
+            try:
+                aioctl.add(func, "CALLED", **kw)
+            except TypeError as e:
+                print(str(e).endswith(" is not a coroutine function"))
+        print(aioctl.select())
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["True"] * 4 + ["[]"], r
