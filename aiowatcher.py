@@ -13,6 +13,8 @@ import aioservice
 # (private constants: compiled in, so neither is a name the board keeps)
 _TRACEBACK_CHARS = const(600)  # of the last traceback kept per exception type
 _MAX_ERROR_KINDS = const(8)  # exception types kept per service in the report; the rest are "other"
+_FAILS = const(5)  # a watcher track's failures in a row and its restarts in the
+_STARTS = const(7)  # current window (watcher_service's _FAILS and _STARTS)
 # Why the watcher resets the device, by the key it gives (with the values)
 WHY = {
     "max_errors": "%d errors in all (max_errors)",
@@ -49,8 +51,25 @@ def trace(exc):
     return text.getvalue()[-_TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
 
 
+def reset_failed(name=None):
+    """Allow restarts again after start-limit-hit (all services when None;
+    name: "hello" or "hello.service"). It starts nothing: aioctl.start() does."""
+    if name is not None:
+        if name.endswith(".service"):
+            name = name[:-8]
+        if name not in aioservice.registry:
+            raise ValueError("no service %r" % name)
+    tracks = _w().tracks
+    for n, svc in aioservice.registry.items():
+        if name in (None, n):
+            svc.limit_hit = False
+            tr = tracks.get(n)
+            if tr:
+                tr[_STARTS] = tr[_FAILS] = 0
+
+
 def _w():
-    # report(), stats() and show() are called as the watcher's methods
+    # report(), stats(), show() and reset_failed() are called as the watcher's methods
     # (its __getattr__ hands them out): it is the registered one.
     return aioservice.registry["watcher"]
 

@@ -137,14 +137,20 @@ def test_start_limit_cleared_by_start_or_reset_failed(mp):
         aioctl.start("flaky.service")  # a user start allows restarts again
         await asyncio.sleep_ms(150)
         print(runs.n, aioservice.service("flaky").limit_hit)
-        w.reset_failed("flaky")
+        w.reset_failed("flaky.service")  # the task's name, as status() shows it, is taken
+        print(runs.n, aioservice.service("flaky").limit_hit)  # it starts nothing
         aioctl.start("flaky.service")
         await asyncio.sleep_ms(150)
         print(runs.n)
         print(w.stats()["start_limit_hit"])
+        try:  # a misspelt name was silently nothing (trial)
+            w.reset_failed("flakey")
+        except ValueError as e:
+            print(e)
     """)
     assert r.rc == 0, r
-    assert r.lines == ["4 True", "8 True", "12", "['flaky']"]
+    assert r.lines == ["4 True", "8 True", "8 False", "12", "['flaky']",
+                       "no service 'flakey'"], r
 
 
 def test_policies_always_no_and_user_stop(mp):

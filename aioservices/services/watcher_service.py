@@ -54,6 +54,7 @@ _SEEN = const(4)  # the end (of the task record) handled last
 _FAILS = const(5)  # failures in a row: the backoff exponent
 _WINDOW = const(6)  # ticks_ms when the current restart window began...
 _STARTS = const(7)  # ...and the restarts in it (systemd's start limit: O(1) memory)
+# (aiowatcher.reset_failed clears _FAILS and _STARTS: it has their indexes too)
 _ERRORS = const(8)  # errors of this service (err_service_limit)
 
 
@@ -74,8 +75,8 @@ class WatcherService(Service):
         self.errors = {}  # service name -> {kind: [count, first, last, traceback]}
 
     def __getattr__(self, attr):
-        # report(), stats(), show(): aiowatcher's, loaded for the call (a view's)
-        if attr not in ("report", "stats", "show"):
+        # report(), stats(), show(), reset_failed(): aiowatcher's, loaded for the call
+        if attr not in ("report", "stats", "show", "reset_failed"):
             raise AttributeError(attr)
         kept = "aiowatcher" in sys.modules  # loaded for a failure: it stays till errors stop
         import aiowatcher
@@ -83,15 +84,6 @@ class WatcherService(Service):
         if not kept:
             del sys.modules["aiowatcher"]  # the caller's hold on the function keeps it alive
         return getattr(aiowatcher, attr)
-
-    def reset_failed(self, name=None):
-        """Allow restarts again after start-limit-hit (all services when None)."""
-        for n, svc in aioservice.registry.items():
-            if name in (None, n):
-                svc.limit_hit = False
-                tr = self.tracks.get(n)
-                if tr:
-                    tr[_STARTS] = tr[_FAILS] = 0
 
     def note(self, name, exc, what=None):
         """Count an error of a service; aiowatcher describes it (see note()
@@ -157,7 +149,8 @@ class WatcherService(Service):
             if run != tr[_RUN]:  # a new run, restarted by us or started by a user
                 tr[_RUN], tr[_SINCE], tr[_HUNG] = run, now, 0
                 if svc.limit_hit:  # by a user: restarts are allowed again
-                    self.reset_failed(name)
+                    svc.limit_hit = False
+                    tr[_STARTS] = tr[_FAILS] = 0
             hung = setting(svc, "watchdog") * 1000
             if end is None:  # running; on a tick: a healthy run, a hang
                 if lag is None:
