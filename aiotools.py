@@ -43,8 +43,11 @@ def interrupted(e):
 def nothing(pattern):
     """Say, in one line, that pattern names no task, and what there is."""
     named(pattern)
-    names = sorted(aioctl.group().recs)
+    recs = aioctl.group().recs
+    names = sorted(recs)
     more = " ... (%d in all)" % len(names) if len(names) > 12 else ""
+    if pattern + ".service" in recs:  # a service's name, as services.config spells it
+        more += "; a service's task is %r" % (pattern + ".service")
     reg = sys.modules.get("aioservice")
     if reg and pattern.endswith(".service") and pattern[:-8] in reg.registry:
         more += "; aioservice.traceback(%r) says why it is not running" % pattern[:-8]

@@ -211,6 +211,19 @@ def test_unknown_names_say_so_in_one_line(mp):
                        "['alpha', 'beta']"]
 
 
+def test_a_service_named_without_its_suffix_is_pointed_to(mp):
+    # aioctl.stop("hello") said only that nothing matches (trial): a
+    # service's task is "hello.service", the name services.config uses
+    r = mp.run_async("""
+        from mptest import forever
+        aioctl.add(forever, name="hello.service")
+        print(aioctl.stop("hello"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["aioctl: no task matches 'hello'; tasks: hello.service; a service's "
+                       "task is 'hello.service'", "False"], r
+
+
 def test_a_misspelt_call_is_one_line_that_points_to_help_and_loads_nothing(mp):
     r = mp.run_async("""
         import sys
