@@ -48,8 +48,8 @@ def traceback(name):
         sys.print_exception(svc.exc)
     elif name + ".service" in aioctl.group().recs:
         aioctl.traceback(name + ".service")
-    else:
-        print("%s: no traceback" % name)
+    else:  # as status() says it of a name that is no service
+        print("%s: %s" % (name, "no traceback" if svc else "no such service"))
 
 
 def config(name, enabled, *args, **kwargs):

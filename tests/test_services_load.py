@@ -491,6 +491,7 @@ def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
         print(aioservice.disable("ticker.service"))
         print(aioservice.get_config("ticker.service"))
         print(aioservice.unload("nosuch"))
+        aioservice.traceback("nosuch")  # said "no traceback" (trial)
         print(aioservice.unload("ticker.service").name)
         await asyncio.sleep_ms(10)  # its task ends, and its record goes
         print(sorted(aioctl.group().tasks))
@@ -500,7 +501,7 @@ def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
         "True",
         "[ OK ] Service: ticker.service from aioservices/services/ticker_service.py loaded",
         "{'enabled': False}", "{'enabled': False}",
-        "nosuch: no such service loaded", "None",
+        "nosuch: no such service loaded", "None", "nosuch: no such service",
         "ticker", "[]"], r
 
 
