@@ -223,10 +223,12 @@ def seen_in(out, rc, expect):
     return seen
 
 
-def smallest_heap(tree, bits, low_k, high_k, step_k=8, good=None):
+def smallest_heap(tree, bits, low_k, high_k, step_k=8, good=None, confirm=0):
     """The smallest heap (K, a multiple of step_k) in which the app boots
     and runs (and good(seen) holds, when given), by bisection; None if not
-    even high_k."""
+    even high_k. confirm: more runs the size found must pass too (near the
+    edge a size passes some runs and fails others); when one fails, the next
+    size up is tried so."""
     def fits(k):
         seen = run_app(tree, bits, "%dK" % k)
         return seen["ok"] and (good is None or good(seen))
@@ -241,6 +243,8 @@ def smallest_heap(tree, bits, low_k, high_k, step_k=8, good=None):
             hi = mid
         else:
             lo = mid
+    while hi < len(sizes) - 1 and not all(fits(sizes[hi]) for _ in range(confirm)):
+        hi += 1
     return sizes[hi]
 
 
