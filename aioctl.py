@@ -2,9 +2,9 @@
 # a state, a result or error with its traceback, and can be stopped, started
 # and restarted by name. This module runs tasks and sees them end; the calls
 # that control them (stop, start, restart, delete) are in aiotasks.py and
-# aiotools.py, the @aiotask decorator in aiolazy.py and the human views
+# aiotools.py, the @aiotask decorator in aiojob.py and the human views
 # (status, tracebacks, logs) in aiostatus.py, aiotop.py and aiocat.py, all
-# loaded through this module's __getattr__ when first used:
+# found by aiolazy.py through this module's __getattr__ when first used:
 # `aioctl.stop(...)` works as ever.
 import asyncio
 from gc import collect

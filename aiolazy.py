@@ -1,7 +1,7 @@
 # aiolazy: where each of aioctl's names beyond the task table lives, loaded
 # by aioctl's __getattr__: the decorator, ended() and discard() in aiojob
-# (which stays loaded), the control calls in aiotasks, the occasional ones in aiotools
-# and the views in aiostatus, aiotop and aiocat. Each call lets go of all of
+# (which stays loaded), the control calls in aiotasks, the occasional ones
+# in aiotools and the views in aiostatus, aiotop and aiocat. Each call lets go of all of
 # them but aiojob once it has run, this module included: what a stop or a
 # view loaded does not stay.
 from aioctl import unimport

@@ -208,16 +208,12 @@ def test_a_rerun_stops_a_child_that_still_runs_as_start_does(mp):
     # runs is stopped first, by start().
     r = mp.run_async("""
         import sys, aiojob
-        async def parent():
-            return 1
-        async def kid():
-            while True:
-                await asyncio.sleep_ms(10)
+        from mptest import forever, returns
         class Unloadable:  # stands in for the control calls: using them fails
             def __getattr__(self, attr):
                 raise ImportError("the control calls were needed")
-        aioctl.add(parent, name="p.service")
-        aioctl.add(kid, name="p.service.kid")
+        aioctl.add(returns, 1, name="p.service")
+        aioctl.add(forever, name="p.service.kid")
         await asyncio.sleep_ms(20)
         tasks = aioctl.group().tasks
         print(tasks["p.service"].state, tasks["p.service.kid"].state)
