@@ -293,10 +293,10 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     # a load starts afresh: no restart the watcher planned for the old run
     # (if this one does not start, none is promised), and no backoff from it
     aioctl.group().planned.pop(name + ".service", None)
-    watcher = registry.get("watcher")
-    if name != "watcher" and hasattr(watcher, "reset_failed"):
-        watcher.reset_failed(name)  # pyright: ignore[reportOptionalMemberAccess]
     svc = registry.get(name)
+    watcher = registry.get("watcher")  # a service it has tracked: its counts start again
+    if svc is not None and name != "watcher" and name in getattr(watcher, "tracks", ()):
+        watcher.reset_failed(name)  # pyright: ignore[reportOptionalMemberAccess]
     if svc is not None and not isinstance(svc, Failed) and name not in errors \
             and _start_ordered({name: svc}, debug, log, debug_log):
         return svc

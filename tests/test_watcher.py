@@ -684,3 +684,25 @@ def test_an_end_the_heap_had_no_room_to_record_is_recorded_and_restarted(mp):
     assert r.rc == 0, r
     assert r.lines[-2] == "True True True", r
     assert r.lines[-1] in ("running", "failed"), r  # between two runs, or in one
+
+
+def test_a_load_of_a_misspelt_name_beside_the_watcher_is_one_line(mp):
+    # load() cleared the watcher's counts of the name before it knew the
+    # name was a service: once reset_failed() refused unknown names, a
+    # misspelt load() ended in its traceback. A reload of a tracked service
+    # still starts its counts afresh.
+    r = watch(mp, {"flaky": FLAKY}, {
+        "flaky": {"restart_delay": 0.001, "max_restarts": 3, "restart_window": 60},
+        "watcher": {"kwargs": FAST},
+    }, """
+        await asyncio.sleep_ms(150)
+        print(runs.n, aioservice.service("flaky").limit_hit)
+        print(aioservice.load("flakey"))
+        aioservice.load("flaky")
+        await asyncio.sleep_ms(150)
+        print(runs.n, aioservice.service("flaky").limit_hit)
+    """)
+    assert r.rc == 0, r
+    assert "Traceback" not in r.out, r
+    assert r.lines[0] == "4 True", r
+    assert r.lines[-2:] == ["None", "8 True"], r
