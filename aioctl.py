@@ -262,10 +262,9 @@ def _finish(t, name, rec, er):
 
         aiojob.relaunch(t, name, rec)
     elif intent == DELETE:
-        import aiotasks
+        import aiojob
 
-        aiotasks.forget(t, name)
-        unimport(("aiotasks",))  # let go of, as after any call of it
+        aiojob.discard(name)  # (aiojob, not aiotasks: a delete's end loads nothing)
 
 
 def unimport(names):

@@ -80,8 +80,12 @@ def rerun(name):
 
 
 def discard(name):
-    """Cancel name's task if it runs and forget it at once (hooks are not
-    called): a service replacing a child task uses this."""
-    rec = aioctl.group().recs.pop(name, None)
+    """Cancel name's task if it runs and forget it at once, with what the
+    watcher kept of it (hooks are not called): a service replacing a child
+    task, a load replacing a run and a delete that ends use this."""
+    t = aioctl.group()
+    rec = t.recs.pop(name, None)
+    t.planned.pop(name, None)
+    t.failures.pop(name, None)
     if rec and rec[aioctl.END] is None:
         rec[aioctl.TASK].cancel()

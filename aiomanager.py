@@ -1,11 +1,12 @@
 # aiomanager: the work of the service manager, loaded on first use through
 # aioservice's module __getattr__: discovery, services.config and .env,
-# starting services per type, boot() in dependency order, init(), load(),
-# unload(), status lines and config commands. After start-up the app may
-# call aioservice.release() to give its RAM back; it loads again on demand.
+# starting services per type, init(), load() and unload(); boot() runs
+# aiocore's, which is needed once. After start-up the app may call
+# aioservice.release() to give its RAM back; it loads again on demand.
 import sys
 
 import aioctl
+import aiojob
 import aioservice
 from aioclass import Failed, Service
 from gc import collect
@@ -207,7 +208,7 @@ def _start(svc, log):
         try:
             aioschedule.schedule(name, **svc.schedule)
         except ValueError:
-            aioctl.discard(name)
+            aiojob.discard(name)
             raise
     svc.loaded = True
     return name
@@ -224,7 +225,7 @@ def _retire(name):
         print("%s is running: it stops and starts again with its file's new code" % name)
         aioctl._finish(t, name, rec, CancelledError())
         rec[aioctl.TASK].cancel()  # it ends at its next await, its record gone
-    aioctl.discard(name)
+    aiojob.discard(name)
 
 
 def _try_start(svc, log):
@@ -294,9 +295,8 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     # (if this one does not start, none is promised), and no backoff from it
     aioctl.group().planned.pop(name + ".service", None)
     svc = registry.get(name)
-    watcher = registry.get("watcher")  # a service it has tracked: its counts start again
-    if svc is not None and name != "watcher" and name in getattr(watcher, "tracks", ()):
-        watcher.reset_failed(name)  # pyright: ignore[reportOptionalMemberAccess]
+    if svc is not None:  # what the watcher knew of the old run (restarts, backoff) goes too
+        getattr(registry.get("watcher"), "tracks", {}).pop(name, None)
     if svc is not None and not isinstance(svc, Failed) and name not in errors \
             and _start_ordered({name: svc}, debug, log, debug_log):
         return svc
@@ -372,59 +372,9 @@ def _start_ordered(chosen, debug, log, debug_log):
     return started
 
 
-async def boot(debug=True, log=None, debug_log=False, config=True):
-    """Run the enabled core services once, in dependency order.
+def boot(debug=True, log=None, debug_log=False, config=True):
+    """Run the enabled core services once, in dependency order: aiocore.boot(),
+    whose code is needed once, at start-up. Returns a coroutine."""
+    from aiocore import boot
 
-    Each starts when what it requires has finished successfully; independent
-    ones run concurrently. A missing requirement or a cycle is reported with
-    the names in the chain, and the rest still boots. Returns {name: state}.
-    """
-    import asyncio
-    from aioclass import order
-
-    log = _app_log(log)
-    _discover(None, _settings(config, log), log)
-    aioservice.settings = True if config else None  # for the init() that follows
-    # services whose config failed stay in the order, so that those that
-    # require them say why they cannot start
-    core = {n: s for n, s in registry.items()
-            if not isinstance(s, Failed) and s.type == "core.service"}
-    names, problems = order({n: s.require for n, s in core.items()})
-    sys.modules.pop("aioorder", None)
-    outcome = {}
-    for n, why in problems.items():
-        outcome[n] = why
-        _problem(n, "%s: %s: not started: %s" % (core[n].path, n, why), log)
-    if names:
-        _say("boot order: " + " -> ".join(n for n in names if n not in errors), debug,
-             log if debug_log else None)
-    finished = {n: asyncio.Event() for n in names}
-
-    async def run(name):
-        svc = core[name]
-        if name in errors:  # its config is wrong: said already
-            outcome[name] = "not started"
-            finished[name].set()
-            return
-        for req in svc.require:
-            await finished[req].wait()
-            if outcome[req] != "done":
-                outcome[name] = _down(req)
-                _problem(name, "%s: %s: not started: %s" % (svc.path, name, outcome[name]), log)
-                finished[name].set()
-                return
-        task = _try_start(svc, log)
-        if task:
-            result = await aioctl.join(task)
-            state = outcome[name] = _state(task)
-            if state == "done":
-                _say("[ OK ] %r --> %r" % (svc, result), debug, log if debug_log else None)
-            else:
-                what = _error_line(result) if isinstance(result, Exception) else repr(result)
-                _problem(name, "%s: %s: %s: %s" % (svc.path, name, state, what), log)
-        else:
-            outcome[name] = "not started"
-        finished[name].set()
-
-    await asyncio.gather(*[run(n) for n in names])
-    return outcome
+    return boot(debug, log, debug_log, config)

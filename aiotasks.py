@@ -1,9 +1,9 @@
 # aiotasks: the control calls of the aioctl API, loaded on first use
 # through aioctl's module __getattr__ (aiolazy.lookup): stop(), start()
-# and join(), and forget(), what a pending delete carries out; let go of
-# after each call. The watcher's restarts and a schedule's runs need none
-# of it (aiojob.rerun). The occasional calls (result, restart,
-# delete, debug, reset...) are in aiotools, the views in aiostatus and the
+# and join(); let go of after each call. The watcher's restarts and a
+# schedule's runs need none of it (aiojob.rerun), nor does a delete that
+# ends (aiojob.discard). The occasional calls (result, restart, delete,
+# debug, reset...) are in aiotools, the views in aiostatus and the
 # read-only views of records (group().tasks) in aioview.
 import asyncio
 import sys
@@ -12,12 +12,6 @@ import aioctl
 import aiojob
 from aiolazy import named
 from aioctl import DELETE, END, FUNC, RESTART, START, STOP, TASK
-
-
-def forget(t, name):
-    del t.recs[name]
-    t.planned.pop(name, None)
-    t.failures.pop(name, None)
 
 
 def stop(name=None, stop_sch=True):
@@ -70,7 +64,7 @@ def act(name, intent):
                     hit = True
                 continue
             if what == DELETE:
-                forget(t, key)
+                aiojob.discard(key)
             elif rec[FUNC] is None:
                 raise ValueError("%s was added as a coroutine object, which runs once; add "
                                  "its function to start it again" % key)

@@ -172,3 +172,39 @@ def test_restarts_and_scheduled_runs_keep_no_control_code_loaded(mp):
     """), heap="64K", bits=32, compiled=True)
     assert r.rc == 0, r
     assert r.lines[-2:] == ["at first []", "then [] True True True"], r
+
+
+def test_a_delete_or_unload_leaves_no_control_code_loaded_when_the_task_ends(mp):
+    # A delete of a running task is carried out when the task ends, after
+    # the call that asked for it has let go of its code. That end used to
+    # import aiotasks for three lines, and aiotasks' own import of aiolazy
+    # stayed: 1 KB held after every unload. A reload gives the watcher's
+    # old counts up, the same way.
+    mp.services({"churn": service_file("churn")}, watcher=True, compiled=True)
+    r = mp.run(async_script("""
+        import sys
+        aioservice.init(debug=False)
+        aioservice.release()
+        await asyncio.sleep_ms(50)
+        loaded = lambda: [m for m in ("aiolazy", "aiotasks", "aiotools", "aiomanager",
+                                      "aiocore", "aiowatcher") if m in sys.modules]
+        aioservice.unload("churn")
+        await asyncio.sleep_ms(50)
+        print("unload", loaded(), "churn.service" in aioctl.group().recs)
+        aioservice.load("churn")
+
+        async def nap():
+            await asyncio.sleep(10)
+
+        aioctl.add(nap)
+        aioctl.delete("nap")
+        await asyncio.sleep_ms(50)
+        print("delete", loaded(), "nap" in aioctl.group().recs)
+        tracks = aioservice.service("watcher").tracks
+        tracked = "churn" in tracks
+        aioservice.load("churn")
+        print("reload", loaded(), tracked, "churn" in tracks)
+    """), heap="64K", bits=32, compiled=True)
+    assert r.rc == 0, r
+    said = [line for line in r.lines if line.split()[0] in ("unload", "delete", "reload")]
+    assert said == ["unload [] False", "delete [] False", "reload [] True False"], r
