@@ -1,5 +1,5 @@
-# aioadmin: the calls a user makes at the prompt about services that do
-# not start or stop anything: list, status, traceback, and services.config
+# aioadmin: the calls a user makes at the prompt about services that
+# start nothing: list, status, traceback, unload, and services.config
 # (config, enable, disable, get_config). aioservice loads it for the call
 # and lets go of it after, as it does aiomanager (which boots and loads).
 # A name that is not a string, or (for the config) names no service file,
@@ -50,6 +50,26 @@ def traceback(name):
         aioctl.traceback(name + ".service")
     else:  # as status() says it of a name that is no service
         print("%s: %s" % (name, "no traceback" if svc else "no such service"))
+
+
+def unload(name):
+    """Stop name's tasks (its on_stop runs) and schedule, and forget its code."""
+    import aiodiscover as found
+    from gc import collect
+
+    name = found.check(name)
+    svc = registry.pop(name, None)
+    errors.pop(name, None)
+    task = name + ".service"
+    try:
+        if task in aioctl.group().recs:
+            aioctl.delete(task)  # on_stop runs; its schedule and child tasks go too
+        elif svc is None:
+            print("%s: no such service loaded" % name)
+    finally:  # its code goes even when the delete ran out of heap halfway
+        found.unload(name)
+        collect()
+    return svc
 
 
 def config(name, enabled, *args, **kwargs):

@@ -1,8 +1,9 @@
 # aiomanager: the work of the service manager, loaded on first use through
 # aioservice's module __getattr__: discovery, services.config and .env,
-# starting services per type, init(), load() and unload(); boot() runs
-# aiocore's, which is needed once. After start-up the app may call
-# aioservice.release() to give its RAM back; it loads again on demand.
+# starting services per type, init() and load(); boot() runs aiocore's,
+# which is needed once (unload() is aioadmin's: it needs none of this).
+# After start-up the app may call aioservice.release() to give its RAM
+# back; it loads again on demand.
 import sys
 
 import aioctl
@@ -305,26 +306,6 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
         registry[name] = old  # its old run goes on, supervised as before
         print("%s.service goes on with its old code" % name)
     return None
-
-
-def unload(name):
-    """Stop name's tasks (its on_stop runs) and schedule, and forget its code."""
-    import aiodiscover as found
-    import gc
-
-    name = found.check(name)
-    svc = registry.pop(name, None)
-    errors.pop(name, None)
-    task = name + ".service"
-    try:
-        if task in aioctl.group().recs:
-            aioctl.delete(task)  # on_stop runs; its schedule and child tasks go too
-        elif svc is None:
-            print("%s: no such service loaded" % name)
-    finally:  # its code goes even when the delete ran out of heap halfway
-        found.unload(name)
-        gc.collect()
-    return svc
 
 
 def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True):

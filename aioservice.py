@@ -1,8 +1,9 @@
 # aioservice: the mpsysd service manager's front: the registry of services
 # and service(name), and the shutdown signal services can wait for.
-# Everything else (discover, boot, init, load, unload, status, config...) is
-# in aiomanager, which loads on first use and can be released after
-# start-up; shutdown() is in aioshutdown. Importing this does nothing else.
+# Everything else (discover, boot, init, load...) is in aiomanager, and
+# (unload, status, config...) in aioadmin, which load on first use and are
+# let go of after; shutdown() is in aioshutdown. Importing this does
+# nothing else.
 import sys
 
 from micropython import const
@@ -96,9 +97,9 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
 
 
 def __getattr__(attr):
-    # boot, init, unload live in aiomanager; status, config... in
-    # aioadmin. `list` is spelled list_services there, so as not to hide the
-    # builtin.
+    # boot and init (they start services) are aiomanager's; status, unload,
+    # config... aioadmin's. `list` is spelled list_services there, so as not
+    # to hide the builtin.
     if attr == "shutdown":  # needed once, at the end: a module of its own
         import aioshutdown
 
@@ -106,9 +107,7 @@ def __getattr__(attr):
     import aioctl
     import aiolazy  # a call at the prompt gives the manager's RAM back, as a view does
 
-    # the calls in aioadmin (they start nothing); the rest are aiomanager's
-    admin = ("list", "status", "traceback", "config", "enable", "disable", "get_config")
-    name = "aioadmin" if attr in admin else "aiomanager"
+    name = "aiomanager" if attr in ("boot", "init") else "aioadmin"
     loaded = name in sys.modules
     try:
         func = getattr(__import__(name), "list_services" if attr == "list" else attr, None)
