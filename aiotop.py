@@ -5,7 +5,6 @@ import sys
 import time
 
 import aioctl
-from aioview import FAILED, error_line, span
 
 
 def result_all(as_dict=False):
@@ -21,6 +20,7 @@ def top():
     import gc
 
     import aioclock
+    from aioview import FAILED, span
 
     t = aioctl.group()
     gc.collect()
@@ -70,21 +70,31 @@ def largest(free):
 
 
 def stats(name=None):
-    """{task name: dict} for tools: info() plus each service's own stats()."""
+    """{task name: dict} for tools: info() plus each service's own stats().
+    Those are asked for first: the code one loads for it (the watcher's)
+    has gone before the views' code (aioview) loads for info()."""
+    own = {}
+    reg = sys.modules.get("aioservice")
+    for n in aioctl.select(name):
+        svc = reg.service(n) if reg and n.endswith(".service") else None
+        if svc is not None and hasattr(svc, "stats"):
+            try:
+                own[n] = svc.stats()
+            except Exception as e:
+                from aioview import error_line
+
+                own[n] = {"error": error_line(e)}
     out = {}
     for d in info(name):
-        view = aioctl.group().tasks[d["name"]]
-        svc = view.service
-        if svc is not None and d["name"].endswith(".service") and hasattr(svc, "stats"):
-            try:
-                d["stats"] = svc.stats()
-            except Exception as e:
-                d["stats"] = {"error": error_line(e)}
+        if d["name"] in own:
+            d["stats"] = own[d["name"]]
         out[d["name"]] = d
     return out
 
 
 def info(name=None):
+    from aioview import FAILED, error_line
+
     out = []
     for n in aioctl.select(name):
         v = aioctl.group().tasks[n]
