@@ -9,7 +9,9 @@ import time
 from micropython import const
 
 import aioctl
-from aioview import FAILED, duration, error_line, span, stamp
+
+# (aioview, the records as objects, is imported where it is used: status()
+# lets go of it before the log, which then has its room)
 
 _ARROW = const("\u2517\u2501\u25ba")
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31,
@@ -30,7 +32,7 @@ def _next_run(name):
     ms = sch.next_run(name) if sch else None
     if ms is None:
         return ""
-    from aioview import wall_ms
+    from aioview import span, stamp, wall_ms
 
     return "; next in %s @ %s" % (span((ms + 500) // 1000),
                                   stamp((wall_ms() + ms) // 1000)[11:])
@@ -38,6 +40,8 @@ def _next_run(name):
 
 def _restart(name):
     # "; restart in 2 s" for a failed task whose restart is planned
+    from aioview import duration
+
     due = aioctl.group().planned.get(name)
     if due is None:
         return ""
@@ -46,6 +50,8 @@ def _restart(name):
 
 def summary(view, now):
     """What follows `status: ` for one task (now: the wall clock, seconds)."""
+    from aioview import FAILED, duration, error_line, span, stamp
+
     state = view.state
     if state == "failed" and getattr(view.service, "limit_hit", False):
         state = "failed (start-limit-hit)"
@@ -99,6 +105,8 @@ def _children(name):
 
 
 def _details(name, view, now):
+    from aioview import FAILED, error_line
+
     svc = view.service
     main = svc is not None and name.endswith(".service")
     if main:
@@ -130,14 +138,12 @@ def _details(name, view, now):
         print_traceback(view.result)
 
 
-def status(name=None, log=True, debug=False):
-    from aioview import wall_ms
-
+def _lines(name, debug):
+    # The status lines (or debug views) of the tasks name picks, in a frame
+    # of their own: the task views they made go with it. The names shown.
     t = aioctl.group()
-    now = wall_ms() // 1000
+    now = int(time.time())
     names = aioctl.select(name)
-    if not names:
-        return
     if debug or t.debug:
         shown = set(names)
         for n in names:
@@ -146,9 +152,15 @@ def status(name=None, log=True, debug=False):
     else:
         for n in names:
             print(line(n, t.tasks[n], now))
-    if log and name and "*" not in name and t.log is not None:
+    return names
+
+
+def status(name=None, log=True, debug=False):
+    if _lines(name, debug) and log and name and "*" not in name \
+            and aioctl.group().log is not None:
         from aiocat import show_log
 
+        aioctl.unimport(("aioview", "aiosecret"))  # done with: the log has their room
         show_log(["[%s]" % name, "[%s." % name])
 
 
@@ -161,6 +173,7 @@ def traceback(name):
     """Print the traceback of the tasks name picks: their last failure (kept
     after a restart until the next one) and any exception a hook raised."""
     from aiotools import last_failure
+    from aioview import FAILED
 
     names = aioctl.select(name)
     for n in names:

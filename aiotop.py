@@ -23,7 +23,6 @@ def top():
     from aioview import FAILED, span
 
     t = aioctl.group()
-    gc.collect()
     counts = {}
     sch = sys.modules.get("aioschedule")
     for n in aioctl.select():
@@ -32,6 +31,7 @@ def top():
             state = "scheduled"  # between two runs of its schedule
         counts[state] = counts.get(state, 0) + 1
     lag = aioclock.lag_ms
+    gc.collect()  # the views made above are garbage: free is what is there
     free = gc.mem_free()
     print("mpsysd: up %s; heap %d B used, %d B free (largest block %s); loop lag %s" % (
         span(time.ticks_diff(time.ticks_ms(), t.started) // 1000), gc.mem_alloc(), free,
@@ -69,21 +69,30 @@ def largest(free):
     return "%d B" % lo if lo < 65536 - 16 else "64 KB or more"
 
 
-def stats(name=None):
-    """{task name: dict} for tools: info() plus each service's own stats().
-    Those are asked for first: the code one loads for it (the watcher's)
-    has gone before the views' code (aioview) loads for info()."""
+def _own_stats(name):
+    # {task name: its service's own stats()} for the tasks name picks. In a
+    # frame of its own: what a service loaded for it (the watcher's code)
+    # is not held by a stale slot of the caller's while info() runs.
     own = {}
     reg = sys.modules.get("aioservice")
     for n in aioctl.select(name):
         svc = reg.service(n) if reg and n.endswith(".service") else None
-        if svc is not None and hasattr(svc, "stats"):
-            try:
-                own[n] = svc.stats()
-            except Exception as e:
-                from aioview import error_line
+        try:  # (asked once: the watcher loads its code for it)
+            stats = getattr(svc, "stats", None)
+            if stats is not None:
+                own[n] = stats()
+        except Exception as e:
+            from aioview import error_line
 
-                own[n] = {"error": error_line(e)}
+            own[n] = {"error": error_line(e)}
+    return own
+
+
+def stats(name=None):
+    """{task name: dict} for tools: info() plus each service's own stats().
+    Those are asked for first: the code one loads for it (the watcher's)
+    has gone before the views' code (aioview) loads for info()."""
+    own = _own_stats(name)
     out = {}
     for d in info(name):
         if d["name"] in own:

@@ -52,10 +52,10 @@ def test_status_colours_and_switching_them_off(mp):
 
 def test_durations_and_timestamps(mp):
     r = mp.run("""
-        import aiostatus, time
+        import aioview, time  # how every view says times
         for s in (0, 4, 59, 82, 3600, 86399, 90061, 200000):
-            print(aiostatus.span(s))
-        print(aiostatus.stamp(0)[:4], aiostatus.stamp(int(time.time()))[:2])
+            print(aioview.span(s))
+        print(aioview.stamp(0)[:4], aioview.stamp(int(time.time()))[:2])
     """)
     assert r.rc == 0, r
     assert r.lines[:8] == ["0 s", "4 s", "59 s", "00:01:22", "01:00:00", "23:59:59",
@@ -66,13 +66,13 @@ def test_durations_and_timestamps(mp):
 def test_runs_under_a_second_show_in_ms(mp):
     r = mp.run_async("""
         from mptest import returns
-        import aiostatus
+        import aioview
         aioctl.group().color = False
         aioctl.add(returns, 1, 100, name="quick")
         await asyncio.sleep_ms(150)
         aioctl.status()
-        print(aiostatus.duration(0), aiostatus.duration(999), aiostatus.duration(1000),
-              aiostatus.duration(61000))
+        print(aioview.duration(0), aioview.duration(999), aioview.duration(1000),
+              aioview.duration(61000))
     """)
     assert r.rc == 0, r
     # "0 s ago", or 1 when the end and status() fall either side of a second
@@ -330,5 +330,7 @@ print(*heap())
                      r"loop lag not measured$", r.lines[0])
     assert found, r
     free, largest = (int(v) for v in r.lines[-1].split())
-    assert abs(int(found.group(2)) - largest) <= 16, r
+    # each bisects to a 16-byte block, and top() measures with its own code
+    # loaded, which may take a block or two from the largest hole
+    assert abs(int(found.group(2)) - largest) <= 48, r
     assert largest < free, r  # the holes: free is not all in one piece
