@@ -44,8 +44,10 @@ READ = ("async def heap(): await asyncio.sleep_ms(100); gc.collect(); free = gc.
         "import heapinfo, micropython; micropython.qstr_info(); "
         "print('bench: heap %d %d' % (free, heapinfo.heap()[1]))",
         "", "asyncio.create_task(heap())")
-STATE = ("import sys; print('bench: modules', ' '.join(sorted(sys.modules)))",
-         "t = aioctl.group().tasks; print('bench: tasks', ';'.join("
+# (printed item by item: one joined line would want a block of its own,
+# which the reading, not the app, needs)
+STATE = ("import sys; print('bench: modules', *sorted(sys.modules))",
+         "t = aioctl.group().tasks; print('bench: tasks', *("
          "'%s=%s' % (n, t[n].state) for n in aioctl.select()))",
          "print('bench: done')", "raise SystemExit")
 # The churn of target c, before the views: ROUNDS of load/unload of a
@@ -207,7 +209,7 @@ def seen_in(out, rc, expect):
     tasks = re.search(r"bench: tasks (.*)", out)
     if not found or not tasks or "bench: done" not in out:
         return seen
-    states = dict(t.split("=", 1) for t in tasks.group(1).split(";"))
+    states = dict(t.split("=", 1) for t in tasks.group(1).split())
     bad = [n for n, state in states.items() if state in ("ERROR", "failed")]
     bad += [n for n in expect if states.get(n) != "running"]
     seen.update(bad=",".join(bad) or "-", free=int(found.group(1)),
