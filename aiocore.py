@@ -136,6 +136,13 @@ async def boot(debug=True, log=None, debug_log=False, config=True):
     ones run concurrently. A missing requirement or a cycle is reported with
     the names in the chain, and the rest still boots. Returns {name: state}.
     """
+    try:
+        return await _boot(debug, log, debug_log, config)
+    finally:
+        sys.modules.pop("aiocore", None)  # needed once, even by a boot that failed
+
+
+async def _boot(debug, log, debug_log, config):
     import asyncio
     from aioclass import order
 
@@ -184,5 +191,4 @@ async def boot(debug=True, log=None, debug_log=False, config=True):
         finished[name].set()
 
     await asyncio.gather(*[run(n) for n in names])
-    sys.modules.pop("aiocore", None)  # needed once
     return outcome
