@@ -28,12 +28,15 @@ def status(name=None):
     """One [ OK ] / [ ERROR ] line per service (or for name)."""
     for n in sorted(registry) if name is None else [_named(name)]:
         svc = registry.get(n)
-        if svc is None:
-            print("[ ERROR ] %s: no such service" % n)
+        if svc is None:  # a file not loaded (unloaded, disabled), or none at all
+            print("[ -- ] %s: not loaded" % n if n in list_services() else
+                  "[ ERROR ] %s: no such service" % n)
+        elif getattr(svc, "new_failed", None):  # a load's new code failed: the old runs on
+            print("[ OK ] %r loaded, with its old code; the new: %s" % (svc, svc.new_failed))
+        elif n in errors:  # (its load's own line: the file, the service, why)
+            print("[ ERROR ] " + errors[n])
         elif isinstance(svc, Failed):
             print("[ ERROR ] %r not loaded: %s: %s" % (svc, type(svc.exc).__name__, svc.exc))
-        elif n in errors:
-            print("[ ERROR ] " + errors[n])
         elif svc.loaded:
             print("[ OK ] %r loaded" % (svc,))
         else:
@@ -60,6 +63,9 @@ def unload(name):
     name = found.check(name)
     svc = registry.pop(name, None)
     errors.pop(name, None)
+    # what the watcher knew of its runs (restarts, backoff) goes too: a later
+    # load, by name or not, starts afresh
+    getattr(registry.get("watcher"), "tracks", {}).pop(name, None)
     task = name + ".service"
     try:
         if task in aioctl.group().recs:

@@ -40,8 +40,9 @@ def _load(path, limit):
         return None
 
 
-def read(path=_CONFIG):
-    """The config as a dict ({} when there is no file); ConfigError when broken."""
+def read(path=_CONFIG, then=_DEFAULTS):
+    """The config as a dict ({} when there is no file); ConfigError when
+    broken, its line ending with then (what follows from it)."""
     import atomicfile
 
     size = atomicfile.size(path)
@@ -49,7 +50,7 @@ def read(path=_CONFIG):
         return {}
     if size > MAX_BYTES:
         raise ConfigError("%s: %d bytes, over the limit of %d (aioconfig.MAX_BYTES): %s"
-                          % (path, size, MAX_BYTES, _DEFAULTS))
+                          % (path, size, MAX_BYTES, then))
     try:
         with open(path, "rb") as f:
             import jsoncheck  # strict, as CPython: MicroPython's json lets mistakes through
@@ -61,14 +62,14 @@ def read(path=_CONFIG):
                 line, col = jsoncheck.where(data, e.args[0])
                 raise ConfigError("%s: line %d, col %d: %s: %s; %s" % (
                     path, line, col, e.args[1], "over the limit (aioconfig.MAX_DEPTH, "
-                    "MAX_VALUES)" if e.args[2] else "not valid JSON", _DEFAULTS))
+                    "MAX_VALUES)" if e.args[2] else "not valid JSON", then))
             data = None
             sys.modules.pop("jsoncheck", None)
             f.seek(0)
             data = json.load(f)
     except (OSError, ValueError, MemoryError) as e:  # no room; or it changed since
         why = "too large for the free RAM" if isinstance(e, MemoryError) else repr(e)
-        raise ConfigError("%s: %s: %s" % (path, why, _DEFAULTS))
+        raise ConfigError("%s: %s: %s" % (path, why, then))
     finally:
         sys.modules.pop("jsoncheck", None)
     if not isinstance(data, dict):
@@ -111,7 +112,7 @@ def update(name, enabled=None, args=None, kwargs=None, path=_CONFIG):
 
     A broken file raises ConfigError and stays untouched.
     """
-    conf = read(path)
+    conf = read(path, "nothing is written; the file is left as it is")
     e = conf.get(name)
     if not isinstance(e, dict):
         e = conf[name] = {}

@@ -25,7 +25,7 @@ def check(name, exists=False):
     """name, or a one-line error: a service is named by a string ("hello";
     its task's name "hello.service" will do), and with exists, one that has
     a file here (or has been loaded)."""
-    if type(name) is not str:
+    if type(name) is not str or name in ("", ".service"):
         raise TypeError("a service is named by a string, such as 'hello': not %r" % (name,))
     if name.endswith(".service"):
         name = name[:-8]

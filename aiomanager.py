@@ -125,6 +125,7 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     rec = aioctl.group().recs.get(name + ".service")
     if old is not None and rec and rec[aioctl.END] is None:  # the new code did not start
         registry[name] = old  # its old run goes on, supervised as before
+        old.new_failed = errors.pop(name, None)  # status() says both
         print("%s.service goes on with its old code" % name)
     return None
 

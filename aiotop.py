@@ -26,9 +26,7 @@ def top():
     counts = {}
     sch = sys.modules.get("aioschedule")
     for n in aioctl.select():
-        state = t.tasks[n].state
-        if state in ("done", "stopped") and sch and sch.next_run(n) is not None:
-            state = "scheduled"  # between two runs of its schedule
+        state = _state(t.tasks[n], sch)
         counts[state] = counts.get(state, 0) + 1
     lag = aioclock.lag_ms
     gc.collect()  # the views made above are garbage: free is what is there
@@ -50,6 +48,14 @@ def top():
             len(loaded), len(down), len(broken), failed + len(broken)))
     else:
         print("errors: %d" % failed)
+
+
+def _state(view, sch):
+    # As status() says it: a task between two runs of its schedule is scheduled
+    state = view.state
+    if state in ("done", "stopped") and sch and sch.next_run(view.name) is not None:
+        return "scheduled"
+    return state
 
 
 def largest(free):
@@ -105,9 +111,10 @@ def info(name=None):
     from aioview import FAILED, error_line
 
     out = []
+    sch = sys.modules.get("aioschedule")
     for n in aioctl.select(name):
         v = aioctl.group().tasks[n]
-        d = {"name": n, "state": v.state, "since": v.since, "done_at": v.done_at}
+        d = {"name": n, "state": _state(v, sch), "since": v.since, "done_at": v.done_at}
         if v.state in FAILED:
             d["error"] = error_line(v.result)
         else:

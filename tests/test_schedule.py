@@ -50,8 +50,12 @@ def test_status_shows_scheduled_and_next_run(mp):
         aioctl.status()
         import aioschedule
         print(sorted(aioschedule.schedules()["world.service"].items()))
+        # the dicts for tools say it as status() and top() do (trial: "done")
+        print(aioctl.info("world.service")[0]["state"],
+              aioctl.stats("world.service")["world.service"]["state"])
     """)
     assert r.rc == 0, r
+    assert r.lines[3] == "scheduled scheduled", r
     assert re.fullmatch(r"● world.service: status: scheduled; next in 0 s @ \d\d:\d\d:\d\d",
                         r.lines[0]), r
     assert re.fullmatch(r"● world.service: status: scheduled - done @ [-\d]+ [:\d]+; [01] s ago "

@@ -132,8 +132,8 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
     names = sorted(said)
     assert lines[:6] == ["[ ERROR ] aioservices/services/%s_service.py: %s: not loaded: %s"
                          % (n, n, said[n]) for n in names], r
-    assert lines[6:13] == [
-        "[ ERROR ] Service: %s.service from aioservices/services/%s_service.py not loaded: %s"
+    assert lines[6:13] == [  # status() says the load's own line again
+        "[ ERROR ] aioservices/services/%s_service.py: %s: not loaded: %s"
         % (n, n, said[n]) if n in said else
         "[ OK ] Service: ok.service from aioservices/services/ok_service.py loaded"
         for n in sorted(names + ["ok"])], r
@@ -299,8 +299,8 @@ def test_status_keeps_the_message_and_requirements_say_why(mp):
     assert ("[ ERROR ] aioservices/services/clock_service.py: clock: not started: requires "
             "wifi, which did not start: services.config: wifi: ${WIFI_PSK} is not set in .env"
             ) in r.lines, r
-    assert ("[ ERROR ] Service: broken.service from aioservices/services/broken_service.py "
-            "not loaded: ZeroDivisionError: divide by zero") in r.lines, r
+    assert r.lines.count("[ ERROR ] aioservices/services/broken_service.py: broken: "
+                         "not loaded: ZeroDivisionError: divide by zero") == 2, r  # boot, status
     assert "boot order: wifi" not in r.out, r
 
 
@@ -465,19 +465,25 @@ def test_a_load_that_cannot_start_the_new_code_leaves_the_old_run_going(mp):
             rec = aioctl.group().recs["ticker.service"]
             print(aioctl.group().tasks["ticker.service"].state, rec[aioctl.TASK] is first,
                   rec[aioctl.ARGS], aioservice.service("ticker").loaded)
+            aioservice.status("ticker")  # loaded, and what became of the new code (trial)
     """)
     assert r.rc == 0, r
+    loaded = "[ OK ] Service: ticker.service from aioservices/services/ticker_service.py loaded"
+    config_error = 'services.config: ticker: "args" must be a list, not int'
+    start_error = ("aioservices/services/ticker_service.py: ticker: cannot start: TypeError: "
+                   "task() takes 3 positional arguments but 4 were given")
     assert r.lines == [
-        '[ ERROR ] services.config: ticker: "args" must be a list, not int',
+        "[ ERROR ] " + config_error,
         "ticker.service goes on with its old code",
         "False", "running True [1] True",
-        "[ ERROR ] aioservices/services/ticker_service.py: ticker: cannot start: TypeError: "
-        "task() takes 3 positional arguments but 4 were given",
+        loaded + ", with its old code; the new: " + config_error,
+        "[ ERROR ] " + start_error,
         "ticker.service goes on with its old code",
         "False", "running True [1] True",
+        loaded + ", with its old code; the new: " + start_error,
         "ticker.service is running: it stops and starts again with its file's new code",
         "on_stop ran",
-        "True", "running False [2] True"], r
+        "True", "running False [2] True", loaded], r
 
 
 def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
@@ -495,6 +501,12 @@ def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
         print(aioservice.unload("ticker.service").name)
         await asyncio.sleep_ms(10)  # its task ends, and its record goes
         print(sorted(aioctl.group().tasks))
+        aioservice.status("ticker")  # a file not loaded is not "no such service" (trial)
+        aioservice.status("nosuch")
+        try:
+            aioservice.load("")
+        except TypeError as e:
+            print(e)
     """)
     assert r.rc == 0, r
     assert r.lines == [
@@ -502,7 +514,8 @@ def test_a_service_may_be_named_by_its_task_name_and_an_unknown_one_is_said(mp):
         "[ OK ] Service: ticker.service from aioservices/services/ticker_service.py loaded",
         "{'enabled': False}", "{'enabled': False}",
         "nosuch: no such service loaded", "None", "nosuch: no such service",
-        "ticker", "[]"], r
+        "ticker", "[]", "[ -- ] ticker: not loaded", "[ ERROR ] nosuch: no such service",
+        "a service is named by a string, such as 'hello': not ''"], r
 
 
 def test_a_failing_child_task_says_so_in_its_services_log(mp):

@@ -706,3 +706,25 @@ def test_a_load_of_a_misspelt_name_beside_the_watcher_is_one_line(mp):
     assert "Traceback" not in r.out, r
     assert r.lines[0] == "4 True", r
     assert r.lines[-2:] == ["None", "8 True"], r
+
+
+def test_an_unloaded_service_loads_again_with_no_backoff_from_its_old_runs(mp):
+    # unload() then load() with no name kept the watcher's track of the old
+    # runs: the first restart of the new code waited the old doubled delay
+    # (trial). An unload forgets the track, as a load by name does.
+    r = watch(mp, {"flaky": FLAKY}, {
+        "flaky": {"restart_delay": 0.02, "restart_delay_max": 5, "max_restarts": 100,
+                  "restart_window": 60},
+        "watcher": {"kwargs": FAST},
+    }, """
+        await asyncio.sleep_ms(300)  # several failures: the delay has doubled a few times
+        print("tracked", "flaky" in w.tracks, w.tracks["flaky"][5] > 2)
+        aioservice.unload("flaky")
+        print("unloaded", "flaky" in w.tracks)
+        aioservice.load()
+        before = runs.n
+        await asyncio.sleep_ms(100)  # the first restarts come after 20 ms, 40 ms... again
+        print("again", runs.n - before >= 2)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[-3:] == ["tracked True True", "unloaded False", "again True"], r
