@@ -52,8 +52,8 @@ def relaunch(t, name, rec):
     end = rec[aioctl.END]
     if type(end) is tuple and end[1] == "ERROR":
         t.failures[name] = end[2]
-    t.planned.pop(name, None)
     t.recs[name] = aioctl.launch(*rec[:3])  # func, args, kwargs
+    t.planned.pop(name, None)  # (after: on a full heap the plan stays for the next try)
 
 
 def child(recs, name):

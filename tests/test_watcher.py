@@ -728,3 +728,31 @@ def test_an_unloaded_service_loads_again_with_no_backoff_from_its_old_runs(mp):
     """)
     assert r.rc == 0, r
     assert r.lines[-3:] == ["tracked True True", "unloaded False", "again True"], r
+
+
+def test_a_restart_that_finds_the_heap_full_is_tried_again(mp):
+    # aiojob.relaunch() let go of the planned restart before it made the new
+    # task: a MemoryError there lost the restart for good, and the service
+    # stayed failed (the bench's greedy soak, now and then). Here the heap
+    # is "full" for one launch.
+    r = watch(mp, {"flaky": FLAKY}, {
+        "flaky": {"restart_delay": 0.01, "restart_delay_max": 0.01, "max_restarts": 1000,
+                  "restart_window": 60},
+        "watcher": {"kwargs": FAST},
+    }, """
+        real, failed = aioctl.launch, []
+
+        def full(*args):
+            if not failed:
+                failed.append(1)
+                raise MemoryError("memory allocation failed, allocating 48 bytes")
+            return real(*args)
+
+        aioctl.launch = full
+        n = runs.n
+        await asyncio.sleep_ms(300)
+        aioctl.launch = real
+        print("after", failed, runs.n - n > 3)
+    """)
+    assert r.rc == 0, r
+    assert r.lines[-1] == "after [1] True", r

@@ -181,7 +181,11 @@ class WatcherService(Service):
                     # held by a user's stop (aiotools.hold):
                     tr[_HUNG] = 0  # it stays down as asked, not taken as failed
                 else:
-                    self.ended(name, svc, tr, end, now)
+                    try:
+                        self.ended(name, svc, tr, end, now)
+                    except MemoryError:  # its restart not planned: the next round's
+                        tr[_SEEN] = seen  # (the bench's greedy soak lost one for good)
+                        raise
             due = t.planned.get(task)
             if due is not None:
                 wait = ticks_diff(due, now)
@@ -216,6 +220,17 @@ class WatcherService(Service):
     def ended(self, name, svc, tr, end, now):
         state = end[1]
         failed = state == "ERROR" or (state == "stopped" and tr[_HUNG])
+        how = setting(svc, "restart")
+        if (failed and how != "no") or (state == "done" and how == "always"):
+            # planned first: on a full heap this is what fails (a float, the
+            # table growing), before anything is counted; sweep() then
+            # leaves the end to the next round
+            delay = min(setting(svc, "restart_delay") * 2 ** tr[_FAILS],
+                        setting(svc, "restart_delay_max"))
+            # the plan sits in the task table: a user's aioctl.stop() cancels it
+            aioctl.group().planned[tr[_TASK]] = ticks_add(now, int(delay * 1000))
+            if tr[_FAILS] < 16:  # 2 ** 16 times any delay is past any maximum; a larger
+                tr[_FAILS] += 1  # exponent made a bignum that grew with every failure
         if state == "ERROR":
             self.note(name, end[2])
         elif state == "stopped" and isinstance(end[3], Exception):  # on_stop raised
@@ -234,14 +249,6 @@ class WatcherService(Service):
                 self.reset("max_errors", self.total_errors)
             if self.err_service_limit and tr[_ERRORS] >= self.err_service_limit:
                 self.reset("err_service_limit", name, tr[_ERRORS])
-        how = setting(svc, "restart")
-        if (failed and how != "no") or (state == "done" and how == "always"):
-            delay = min(setting(svc, "restart_delay") * 2 ** tr[_FAILS],
-                        setting(svc, "restart_delay_max"))
-            if tr[_FAILS] < 16:  # 2 ** 16 times any delay is past any maximum; a larger
-                tr[_FAILS] += 1  # exponent made a bignum that grew with every failure
-            # the plan sits in the task table: a user's aioctl.stop() cancels it
-            aioctl.group().planned[tr[_TASK]] = ticks_add(now, int(delay * 1000))
 
     def guard(self, now, lag):
         """Feed the watchdog only when nothing is wrong; bite when starving."""
