@@ -28,11 +28,13 @@ def status(name=None):
     """One [ OK ] / [ ERROR ] line per service (or for name)."""
     for n in sorted(registry) if name is None else [_named(name)]:
         svc = registry.get(n)
+        rec = aioctl.group().recs.get(n + ".service")
         if svc is None:  # a file not loaded (unloaded, disabled), or none at all
             print("[ -- ] %s: not loaded" % n if n in list_services() else
                   "[ ERROR ] %s: no such service" % n)
-        elif getattr(svc, "new_failed", None):  # a load's new code failed: the old runs on
-            print("[ OK ] %r loaded, with its old code; the new: %s" % (svc, svc.new_failed))
+        elif n in errors and svc.loaded and rec and rec[aioctl.END] is None:  # running: a
+            # load's new code failed, and its old code goes on
+            print("[ OK ] %r loaded, with its old code; the new: %s" % (svc, errors[n]))
         elif n in errors:  # (its load's own line: the file, the service, why)
             print("[ ERROR ] " + errors[n])
         elif isinstance(svc, Failed):

@@ -40,9 +40,9 @@ def _load(path, limit):
         return None
 
 
-def read(path=_CONFIG, then=_DEFAULTS):
+def read(path=_CONFIG, end=_DEFAULTS):
     """The config as a dict ({} when there is no file); ConfigError when
-    broken, its line ending with then (what follows from it)."""
+    broken, its line ending with end (what follows from it)."""
     import atomicfile
 
     size = atomicfile.size(path)
@@ -50,7 +50,7 @@ def read(path=_CONFIG, then=_DEFAULTS):
         return {}
     if size > MAX_BYTES:
         raise ConfigError("%s: %d bytes, over the limit of %d (aioconfig.MAX_BYTES): %s"
-                          % (path, size, MAX_BYTES, then))
+                          % (path, size, MAX_BYTES, end))
     try:
         with open(path, "rb") as f:
             import jsoncheck  # strict, as CPython: MicroPython's json lets mistakes through
@@ -62,14 +62,14 @@ def read(path=_CONFIG, then=_DEFAULTS):
                 line, col = jsoncheck.where(data, e.args[0])
                 raise ConfigError("%s: line %d, col %d: %s: %s; %s" % (
                     path, line, col, e.args[1], "over the limit (aioconfig.MAX_DEPTH, "
-                    "MAX_VALUES)" if e.args[2] else "not valid JSON", then))
+                    "MAX_VALUES)" if e.args[2] else "not valid JSON", end))
             data = None
             sys.modules.pop("jsoncheck", None)
             f.seek(0)
             data = json.load(f)
     except (OSError, ValueError, MemoryError) as e:  # no room; or it changed since
         why = "too large for the free RAM" if isinstance(e, MemoryError) else repr(e)
-        raise ConfigError("%s: %s: %s" % (path, why, then))
+        raise ConfigError("%s: %s: %s" % (path, why, end))
     finally:
         sys.modules.pop("jsoncheck", None)
     if not isinstance(data, dict):
@@ -91,7 +91,7 @@ def settings(service=None):
         problems.append(str(e))
         conf = {}
     try:
-        from aioentry import entries
+        from aioentry import settings as entries
 
         return entries(conf, service, problems), problems
     finally:

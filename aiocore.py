@@ -1,5 +1,5 @@
 # aiocore: the start phase of the service manager: services started in
-# dependency order, each per its type (start_ordered(), for init() and
+# dependency order, each per its type (_start_ordered(), for init() and
 # load()), and boot(), the core services run once at start-up, each when
 # what it requires has finished. aiomanager loads it once the services are
 # imported and lets go of it after; boot() lets go of it when done.
@@ -14,7 +14,8 @@ from aioservice import errors, registry
 from gc import collect
 
 
-def start_ordered(chosen, debug, log, debug_log):
+def _start_ordered(chosen, debug, log, debug_log):
+    # (aiomanager's own is called so: a name the board holds already)
     from aioclass import order
 
     # requirements outside this start (core services, running ones) are checked when due

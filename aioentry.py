@@ -16,7 +16,7 @@ _POLICY_KEYS = const(("restart", "restart_delay", "restart_delay_max", "max_rest
 _RESTART_MODES = const(("on-failure", "always", "no"))
 
 
-def entries(conf, service, problems):
+def settings(conf, service, problems):
     """{service: its entry(), or the ConfigError to say} of conf (given a
     service, its entry alone); the problems of .env go first in problems."""
     said = []

@@ -11,7 +11,8 @@ from aioservice import errors, registry
 from gc import collect
 
 
-def discover(names, entries, log):
+def _discover(names, entries, log):
+    # (aiomanager's own is called so: a name the board holds already)
     """Import and configure the named services (None: every enabled one);
     entries: see _settings."""
     import aiodiscover as found

@@ -78,7 +78,7 @@ def _discover(names, entries, log):
     entries: see _settings. aioimport's work: its code, and discovery's,
     go before the services start."""
     try:
-        __import__("aioimport").discover(names, entries, log)
+        __import__("aioimport")._discover(names, entries, log)
     finally:
         aioctl.unimport(("aioimport", "aiodiscover"))
 
@@ -87,7 +87,7 @@ def _start_ordered(chosen, debug, log, debug_log):
     """Start the chosen services in dependency order (aiocore); the list of
     those started."""
     try:
-        return __import__("aiocore").start_ordered(chosen, debug, log, debug_log)
+        return __import__("aiocore")._start_ordered(chosen, debug, log, debug_log)
     finally:
         aioctl.unimport(("aiocore",))
 
@@ -125,7 +125,6 @@ def load(name=None, debug=False, log=None, debug_log=False, config=True):
     rec = aioctl.group().recs.get(name + ".service")
     if old is not None and rec and rec[aioctl.END] is None:  # the new code did not start
         registry[name] = old  # its old run goes on, supervised as before
-        old.new_failed = errors.pop(name, None)  # status() says both
         print("%s.service goes on with its old code" % name)
     return None
 

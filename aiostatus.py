@@ -138,7 +138,7 @@ def _details(name, view, now):
         print_traceback(view.result)
 
 
-def _lines(name, debug):
+def lines(name, debug):
     # The status lines (or debug views) of the tasks name picks, in a frame
     # of their own: the task views they made go with it. The names shown.
     t = aioctl.group()
@@ -156,7 +156,7 @@ def _lines(name, debug):
 
 
 def status(name=None, log=True, debug=False):
-    if _lines(name, debug) and log and name and "*" not in name \
+    if lines(name, debug) and log and name and "*" not in name \
             and aioctl.group().log is not None:
         from aiocat import show_log
 

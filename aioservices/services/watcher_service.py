@@ -176,16 +176,12 @@ class WatcherService(Service):
                 continue
             seen = tr[_SEEN]
             if end is not seen:  # an end not handled yet...
-                tr[_SEEN] = end
                 if seen and seen[0] == end[0] and end[1] == "stopped":  # ...or the same,
                     # held by a user's stop (aiotools.hold):
                     tr[_HUNG] = 0  # it stays down as asked, not taken as failed
-                else:
-                    try:
-                        self.ended(name, svc, tr, end, now)
-                    except MemoryError:  # its restart not planned: the next round's
-                        tr[_SEEN] = seen  # (the bench's greedy soak lost one for good)
-                        raise
+                else:  # (its restart not planned for a full heap: the next round's)
+                    self.ended(name, svc, tr, end, now)
+                tr[_SEEN] = end
             due = t.planned.get(task)
             if due is not None:
                 wait = ticks_diff(due, now)
@@ -223,8 +219,8 @@ class WatcherService(Service):
         how = setting(svc, "restart")
         if (failed and how != "no") or (state == "done" and how == "always"):
             # planned first: on a full heap this is what fails (a float, the
-            # table growing), before anything is counted; sweep() then
-            # leaves the end to the next round
+            # table growing), before anything is counted, and the end is not
+            # marked seen (sweep): the next round plans it
             delay = min(setting(svc, "restart_delay") * 2 ** tr[_FAILS],
                         setting(svc, "restart_delay_max"))
             # the plan sits in the task table: a user's aioctl.stop() cancels it
