@@ -45,9 +45,11 @@ def __getattr__(attr):
 
 def _to_at(schedule):
     # ms from now (by the wall clock) to the schedule's `at`; negative when
-    # past. Rounded up: a run a fraction of a ms early read as a second early
+    # past. Rounded up twice, for this truncation and for the tick the sleep
+    # starts in (up to 1 ms gone): a run a fraction of a ms early reads as a
+    # second early (the test, waiting for each run, saw it in half its runs)
     at = tuple(schedule["at"][:6]) + (0, 0)
-    return int((time.mktime(at) - aioclock.clock()) * 1000) + 1
+    return int((time.mktime(at) - aioclock.clock()) * 1000) + 2
 
 
 def _step(timer):
