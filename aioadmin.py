@@ -74,6 +74,9 @@ def unload(name):
             aioctl.delete(task)  # on_stop runs; its schedule and child tasks go too
         elif svc is None:
             print("%s: no such service loaded" % name)
+        elif isinstance(svc, Failed):  # nothing ran: what goes is its import's error
+            print("%s: not loaded (its file failed to import); its error is forgotten" % name)
+            svc = None
     finally:  # its code goes even when the delete ran out of heap halfway
         found.unload(name)
         collect()

@@ -117,6 +117,8 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
         aioservice.traceback("zero")
         print(aioctl.group().tasks["ok.service"].state)
         print(aioservice.service("zero").loaded, sorted(aioservice.list()))
+        # an unload of one that never loaded says so, and gives back nothing (trial)
+        print(aioservice.unload("zero"), "zero" in aioservice.errors)
     """)
     assert r.rc == 0, r
     lines = r.lines
@@ -140,8 +142,10 @@ def test_import_failure_is_a_placeholder_and_the_rest_loads(mp):
     # the real traceback, with the service file's line
     assert re.search(r'File ".*aioservices/services/zero_service.py", line 3, in <module>\n'
                      r"ZeroDivisionError: divide by zero", r.out), r.out
-    assert lines[-2] == "running"
-    assert lines[-1] == "False %s" % sorted(names + ["ok"])
+    assert lines[-4] == "running"
+    assert lines[-3] == "False %s" % sorted(names + ["ok"])
+    assert lines[-2:] == ["zero: not loaded (its file failed to import); its error is forgotten",
+                          "None False"], r
 
 
 def test_disabled_services_are_not_imported(mp):
