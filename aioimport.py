@@ -12,9 +12,9 @@ from gc import collect
 
 
 def _discover(names, entries, log):
-    # (aiomanager's own is called so: a name the board holds already)
     """Import and configure the named services (None: every enabled one);
     entries: see _settings."""
+    # (aiomanager's own is called so: a name the board holds already)
     import aiodiscover as found
 
     files = found.find()

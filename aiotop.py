@@ -26,7 +26,7 @@ def top():
     counts = {}
     sch = sys.modules.get("aioschedule")
     for n in aioctl.select():
-        state = _state(t.tasks[n], sch)
+        state = _state(t.tasks[n].state, n, sch)
         counts[state] = counts.get(state, 0) + 1
     lag = aioclock.lag_ms
     gc.collect()  # the views made above are garbage: free is what is there
@@ -50,10 +50,9 @@ def top():
         print("errors: %d" % failed)
 
 
-def _state(view, sch):
+def _state(state, name, sch):
     # As status() says it: a task between two runs of its schedule is scheduled
-    state = view.state
-    if state in ("done", "stopped") and sch and sch.next_run(view.name) is not None:
+    if state in ("done", "stopped") and sch and sch.next_run(name) is not None:
         return "scheduled"
     return state
 
@@ -114,8 +113,9 @@ def info(name=None):
     sch = sys.modules.get("aioschedule")
     for n in aioctl.select(name):
         v = aioctl.group().tasks[n]
-        d = {"name": n, "state": _state(v, sch), "since": v.since, "done_at": v.done_at}
-        if v.state in FAILED:
+        state = v.state  # (a property that reads the record: read once)
+        d = {"name": n, "state": _state(state, n, sch), "since": v.since, "done_at": v.done_at}
+        if state in FAILED:
             d["error"] = error_line(v.result)
         else:
             d["result"] = v.result

@@ -362,6 +362,11 @@ def ram_row(name, fig, raw=None, target="", limit=None, pattern="%.0f"):
 EDGE = "(32-bit: 4K steps, 3 runs)"
 
 
+def edge_heap(tree, good=None):
+    """b's or c's smallest heap on the 32-bit build, searched as EDGE says."""
+    return bench_app.smallest_heap(tree, 32, 60, 124, step_k=4, good=good, confirm=2)
+
+
 def app_rows():
     """Targets a-c: the whole app, from make mpy and from mip, at 64 KB on the 32-bit
     build (the 64-bit build gets 128 KB: its objects are twice the size). The
@@ -386,7 +391,7 @@ def app_rows():
     rows.append(("   smallest heap it boots and runs in (8K steps)", kb(small[32]), kb(small[64]),
                  "", "<= 64K", small[32] is not None and small[32] <= 64))
     mip = bench_app.lay_out("app-mip", mip="app.json", seeds=bench_app.SEEDS)
-    small = {32: bench_app.smallest_heap(mip, 32, 60, 124, step_k=4, confirm=2),
+    small = {32: edge_heap(mip),
              64: bench_app.smallest_heap(mip, 64, 48, 320)}
     rows.append(("b. mip's app.json (.mpy) + 6 seed services (.py): smallest heap " + EDGE,
                  kb(small[32]), kb(small[64]), "", "<= 64K",
@@ -410,7 +415,7 @@ def app_rows():
     rows.append(("c. 100 load/unload rounds + views, 64K", churned(r),
                  churned(seen[64]) + " (128K)", "", "none; >= 4096",
                  "low" in r and not r["errors"] and not r["memory_error"] and r["low"] >= 4096))
-    small = {32: bench_app.smallest_heap(churn, 32, 60, 124, step_k=4, good=good, confirm=2),
+    small = {32: edge_heap(churn, good),
              64: bench_app.smallest_heap(churn, 64, 48, 320, good=good)}
     rows.append(("   smallest heap c holds in (no MemoryError, largest >= 4 KB) " + EDGE,
                  kb(small[32]),

@@ -35,6 +35,9 @@ ONCE = service_file("once", body="""
 """)
 RUNS = "n = 0\nflaky = []\nsteady = 0\n"
 FAST = {"period": 0.005}  # the watcher looks every 5 ms in these tests
+# flaky hits its start limit after 3 restarts in a minute, at once
+LIMIT_3 = {"flaky": {"restart_delay": 0.001, "max_restarts": 3, "restart_window": 60},
+           "watcher": {"kwargs": FAST}}
 
 
 # The watcher costs 11.8 KB on this 64-bit port; with the manager and the
@@ -128,10 +131,7 @@ def test_thousand_failures_heap_flat_then_start_limit(mp):
 
 
 def test_start_limit_cleared_by_start_or_reset_failed(mp):
-    r = watch(mp, {"flaky": FLAKY}, {
-        "flaky": {"restart_delay": 0.001, "max_restarts": 3, "restart_window": 60},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"flaky": FLAKY}, LIMIT_3, """
         await asyncio.sleep_ms(150)
         print(runs.n, aioservice.service("flaky").limit_hit)
         aioctl.start("flaky.service")  # a user start allows restarts again
@@ -691,10 +691,7 @@ def test_a_load_of_a_misspelt_name_beside_the_watcher_is_one_line(mp):
     # name was a service: once reset_failed() refused unknown names, a
     # misspelt load() ended in its traceback. A reload of a tracked service
     # still starts its counts afresh.
-    r = watch(mp, {"flaky": FLAKY}, {
-        "flaky": {"restart_delay": 0.001, "max_restarts": 3, "restart_window": 60},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"flaky": FLAKY}, LIMIT_3, """
         await asyncio.sleep_ms(150)
         print(runs.n, aioservice.service("flaky").limit_hit)
         print(aioservice.load("flakey"))
