@@ -5,8 +5,10 @@
 # Ctrl-C/Ctrl-D handled here; a cooked one gets whole lines and the signals
 # as before. With no input left (stdin closed) it steps aside quietly.
 # RAM: this module stays imported as long as the app runs, so it is one
-# coroutine whose state is its locals; the rare parts (top-level await, the
-# Ctrl-C watcher, the closing words) are in aiopromptx, loaded when needed.
+# coroutine whose state is its locals; the rare parts (the start, compiling
+# a line, top-level await, showing an error, the Ctrl-C watcher, the closing
+# words) are in aiopromptx, loaded when needed. A statement runs here, once
+# aiopromptx has let go: a line has the heap an idle prompt has.
 import asyncio
 import sys
 
@@ -26,6 +28,38 @@ def _x(name):
     return getattr(aiopromptx, name)
 
 
+async def _run(code, g, reader, ahead, block, board, kbd):
+    # A whole statement runs here, not in the rare half: that (3 KB) is
+    # garbage by now, and the statement has its room. A str awaits: the
+    # rare half runs it as a task (aiopromptx.run).
+    real = asyncio.run
+    asyncio.run = _nested  # while the statement runs
+    try:
+        if type(code) is str:
+            value = await _x("run")(code, g, reader, ahead, block)
+        else:
+            kbd(3)
+            try:
+                value = eval(code, g)
+            finally:
+                kbd(-1)
+        if value is not None:
+            g["_"] = value
+            print(repr(value))
+    except Exception as e:  # the prompt outlives the user's mistakes (a MemoryError
+        _x("show")(e, code)  # too: what the statement allocated is garbage by then)
+    except KeyboardInterrupt as e:  # a board's Ctrl-C while it ran
+        if not board:
+            raise
+        _x("show")(e, code)
+    finally:
+        asyncio.run = real
+
+
+def _nested(coro, *args):
+    _x("_nested")(coro, *args)  # asyncio.run() typed at the prompt: refused, saying why
+
+
 def _help(obj=None):
     import aiohelp  # mpsysd's help for the prompt, aioctl and aioservice
 
@@ -37,25 +71,9 @@ async def prompt(scope=None):
     """Read, evaluate, print, beside the services. scope: the globals to use
     (by default aioctl, aioservice, asyncio, gc and mpsysd's help())."""
     import gc
-    import os
     from time import ticks_diff, ticks_ms
 
-    import aioctl
-    import aioservice
-    import micropython
-
-    getenv = getattr(os, "getenv", None)
-    board = getenv is None  # a board's stdin is raw; the unix port's is when told
-    raw = board or getenv("MPSYSD_PROMPT") == "raw"
-    # On a board, Ctrl-C is a byte for the prompt while it reads (-1), and a
-    # KeyboardInterrupt while a statement runs (3). The unix port's raw
-    # terminal sends no signal at all, and -1 there would make SIGINT fatal:
-    # there kbd is id(), which does nothing.
-    kbd = micropython.kbd_intr if board else id
-    g = scope or {"aioctl": aioctl, "aioservice": aioservice, "asyncio": asyncio, "gc": gc,
-                  "help": _help}
-    w = getattr(sys.stdout, "buffer", sys.stdout).write
-    reader = asyncio.StreamReader(getattr(sys.stdin, "buffer", sys.stdin))
+    board, raw, kbd, g, w, reader = _x("start")(scope, _help)  # the terminal, the scope
     buf = bytearray(_LINE)  # the line being typed: editing allocates nothing
     mv = memoryview(buf)
     one = bytearray(1)  # a key, as read and as echoed
@@ -112,10 +130,11 @@ async def prompt(scope=None):
                         w("^C\n" if c == 3 else "\n")
                     # keys refused (over): the line is not what was typed; it does not run
                     line, over = None if over else line.decode(), 0
-                    # the rest of an Enter (a block? a whole statement? run it)
-                    # is in the rare half, loaded for the line and let go of
-                    src, block = await _x("enter")(src, block, line, c == 3, g, reader, ahead,
-                                                   board, kbd)
+                    # the rest of an Enter (a block? a whole statement? compile
+                    # it) is the rare half's, loaded for the line and let go of
+                    src, block, code = _x("enter")(src, block, line, c == 3)
+                    if code is not None:
+                        await _run(code, g, reader, ahead, block, board, kbd)
                     if c != 3:
                         ran = ticks_ms()
                     # "... " has no indent of its own: what is typed is what runs

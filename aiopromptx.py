@@ -1,7 +1,7 @@
 # aiopromptx: the prompt's rare half (aioprompt keeps the part that runs per
-# key): what an Enter does (run the statement, top-level await), the Ctrl-C
-# watcher, the closing words. aioprompt loads it for one use and drops it
-# from sys.modules at once.
+# key): what an Enter does (is the statement whole? compile it), top-level
+# await, showing an error, the Ctrl-C watcher, the closing words. aioprompt
+# loads it for one use and drops it from sys.modules at once.
 import asyncio
 
 from micropython import const
@@ -10,6 +10,34 @@ _STOPPED = const("^C: interrupted; the prompt goes on")
 _KW = const(" False None True and as assert async await break class continue def del elif"
              " else except finally for from global if import in is lambda nonlocal not or"
              " pass raise return try while with yield ")
+
+
+def start(scope, help):
+    """What aioprompt.prompt() starts with: (board, raw, kbd, g, w, reader):
+    on a board or not; a raw terminal (line editing here) or a cooked one;
+    kbd, what sets the Ctrl-C character; the statements' globals; the
+    output's write; the input's reader."""
+    import gc
+    import os
+    import sys
+
+    import aioctl
+    import aioservice
+    import micropython
+
+    getenv = getattr(os, "getenv", None)
+    board = getenv is None  # a board's stdin is raw; the unix port's is when told
+    raw = board or getenv("MPSYSD_PROMPT") == "raw"
+    # On a board, Ctrl-C is a byte for the prompt while it reads (-1), and a
+    # KeyboardInterrupt while a statement runs (3). The unix port's raw
+    # terminal sends no signal at all, and -1 there would make SIGINT fatal:
+    # there kbd is id(), which does nothing.
+    kbd = micropython.kbd_intr if board else id
+    g = scope or {"aioctl": aioctl, "aioservice": aioservice, "asyncio": asyncio, "gc": gc,
+                  "help": help}
+    w = getattr(sys.stdout, "buffer", sys.stdout).write
+    reader = asyncio.StreamReader(getattr(sys.stdin, "buffer", sys.stdin))
+    return board, raw, kbd, g, w, reader
 
 
 def _names(code):
@@ -129,19 +157,21 @@ def _scan(data):
     return depth, cut, len(q) == 3, code
 
 
-async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
+def enter(src, block, line, ctrl_c):
     """An Enter (or a Ctrl-C key) at the prompt: add line to the statement
-    so far (src, None at its start; block: it opened a block), and run the
-    statement once it is whole; line None: it was too long, and the
-    statement is dropped. Returns the new (src, block)."""
+    so far (src, None at its start; block: it opened a block); line None:
+    it was too long, and the statement is dropped. Returns (src, block,
+    code): code is the whole statement, compiled, or as a str when it
+    awaits (run() runs it); None while more lines are wanted. aioprompt
+    runs it once this module is garbage (see aioprompt._run)."""
     if ctrl_c:  # Ctrl-C drops what was typed
-        return None, block
+        return None, block, None
     if line is None:  # longer than the prompt takes: what it kept is not what was meant
         print("that line is over 255 bytes: not run (type a long value over several lines)")
-        return None, block
+        return None, block, None
     if src is None:
         if not line.strip():
-            return None, block
+            return None, block, None
         src = line
         s = line.strip()
         word = s.encode()  # its first word (from bytes: see _scan)
@@ -155,57 +185,47 @@ async def enter(src, block, line, ctrl_c, g, reader, ahead, board, kbd):
     # asks for more lines
     depth, _, string, _ = _scan(src.encode())
     if (block and line.strip()) or depth > 0 or string or src.endswith("\\"):
-        return src, block
-    real = asyncio.run
-    asyncio.run = _nested  # while the statement runs
-    try:
+        return src, block, None
+    # an expression (its value is shown); a statement ("single": each
+    # expression's value is printed, as the REPL does); several (none shown)
+    for mode in ("eval", "single", "exec"):
         try:
-            kbd(3)
-            try:
-                value = eval(src, g)
-            except SyntaxError:  # a statement, or an await
-                try:  # "single": each expression's value is printed, as the REPL does
-                    code = compile(src, "<stdin>", "single")
-                except SyntaxError:  # several statements: exec shows none
-                    code = src
-                value = exec(code, g)
-            finally:
-                kbd(-1)
-        except SyntaxError:
-            if "await" not in src and "async" not in src:
-                raise
-            value = await run(src, g, reader, ahead, block)
-        if value is not None:
-            g["_"] = value
-            print(repr(value))
-    except MemoryError as e:
+            return None, block, compile(src, "<stdin>", mode)
+        except SyntaxError as e:
+            error = e
+    if "await" in src or "async" in src:
+        return None, block, src
+    show(error, src)
+    return None, block, None
+
+
+def show(e, src):
+    """Print what a statement raised, as the REPL shows it: without the
+    prompt's own frames (src: the statement, its lines counted in run())."""
+    if isinstance(e, KeyboardInterrupt):  # a board's Ctrl-C while it ran
+        print(_STOPPED)
+        return
+    if isinstance(e, MemoryError):
         import gc
 
-        gc.collect()  # what the line allocated is garbage now
+        gc.collect()  # what the statement allocated is garbage now
         print("MemoryError: %s (%d B free); the prompt goes on" % (e, gc.mem_free()))
-    except KeyboardInterrupt:  # a board's Ctrl-C while a statement runs
-        if not board:
-            raise
-        print(_STOPPED)
-    except Exception as e:  # the prompt outlives the user's mistakes
-        import io
-        import sys
+        return
+    import io
+    import sys
 
-        text = io.StringIO()
-        sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
-        shown = text.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
-        for line in shown.split("\n"):  # as the REPL shows it: without this frame
-            if not line or 'File "aiopromptx"' in line or 'File "asyncio/' in line:
-                continue
-            if line.endswith(", in _prompt_"):  # an awaited statement, which run()
-                at = line.find(", line ") + 7  # compiled two lines down: its own lines
-                end = line.find(",", at)
-                n = max(1, int(line[at:end]) - 2) if "\n" in src else 1
-                line = line[:at] + str(n) + line[end:]
-            print(line)
-    finally:
-        asyncio.run = real
-    return None, block
+    text = io.StringIO()
+    sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
+    shown = text.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
+    for line in shown.split("\n"):
+        if not line or 'File "aioprompt' in line or 'File "asyncio/' in line:
+            continue
+        if line.endswith(", in _prompt_"):  # an awaited statement, which run()
+            at = line.find(", line ") + 7  # compiled two lines down: its own lines
+            end = line.find(",", at)
+            n = max(1, int(line[at:end]) - 2) if "\n" in str(src) else 1
+            line = line[:at] + str(n) + line[end:]
+        print(line)
 
 
 def _nested(coro, *args):

@@ -18,15 +18,12 @@ SHUTDOWN_TIMEOUT = 5  # seconds for an orderly stop on Ctrl-C
 GC_EVERY = 1 / 32
 
 
-def arm_watchdog():
-    try:
-        from machine import WDT
-    except ImportError:  # the unix port: no hardware watchdog
-        return None
-    return WDT(timeout=BOOT_WDT_MS)
+try:
+    from machine import WDT
 
-
-wdt = arm_watchdog()
+    wdt = WDT(timeout=BOOT_WDT_MS)
+except ImportError:  # the unix port: no hardware watchdog
+    wdt = None
 
 import aiomain  # noqa: E402  (after the watchdog: an import can hang)
 

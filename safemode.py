@@ -3,8 +3,9 @@
 # long enough clears the count. After `limit` boots in a row that never got
 # there, main.py boots in safe mode: core services and the prompt only.
 # RAM: what the running app needs (healthy, note, reset) stays here; the
-# boot's count (begin, line), an orderly stop's and leave() are in
-# safemodex, loaded for one use and let go of at once.
+# boot's count (begin, line), an orderly stop's, leave() and the watcher's
+# stand-in (healthy_after) are in safemodex, loaded for one use and let go
+# of at once.
 EXIT_RESET = 75  # unix port: a reset was asked for (make run starts the app again)
 EXIT_WATCHDOG = 76  # unix port: the software watchdog bit (make run starts it again)
 REASON_FILE = "safemode.reason"  # why the last reset happened, written just before it
@@ -27,7 +28,7 @@ def _x():
 
 
 def __getattr__(attr):
-    # begin(), line(), stopped_in_order(), leave(), COUNT_FILE: see safemodex
+    # begin(), line(), stopped_in_order(), leave(), healthy_after(), COUNT_FILE: see safemodex
     return getattr(_x(), attr)
 
 
@@ -35,14 +36,6 @@ def healthy():
     """This boot ran healthy long enough: the crash-loop count starts again."""
     if boots:  # the watcher says so every healthy round: nothing to load then
         _x().count(0)
-
-
-async def healthy_after(seconds):
-    """Without the watcher (safe mode, or disabled), a boot that stays up is good."""
-    import asyncio
-
-    await asyncio.sleep(seconds)
-    healthy()
 
 
 def note(why):

@@ -388,6 +388,22 @@ def test_ctrl_d_closes_the_prompt_and_the_services_go_on(term):
 
 
 
+def test_a_statement_runs_with_the_prompts_rare_half_given_back(term):
+    # aiopromptx (compiling a line, awaits, errors: 6 KB on this port) has
+    # let go by the time the statement runs: a line has the heap an idle
+    # prompt has, less its own code, not less the prompt's
+    term.line("async def idle(): await asyncio.sleep_ms(200); gc.collect(); "
+              "print('idle', gc.mem_free())")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    term.line("t = asyncio.create_task(idle())")
+    idle = int(re.search(r"idle (\d+)$", term.expect(r"idle \d+$"), re.M).group(1))  # (after
+    # the prompt's "mpsysd> ", which came first)
+    seen = term.ask("gc.collect(); print('line', gc.mem_free())", r"^line \d+$")
+    line = int(re.search(r"^line (\d+)$", seen, re.M).group(1))
+    assert line > idle - 1500, (idle, line)
+
+
 def test_memory_error_and_other_errors_leave_the_prompt_working(term):
     seen = term.ask("x = bytearray(10**7)", r"^MemoryError: .*$")
     assert re.search(r"^MemoryError: memory allocation failed, allocating \d+ bytes "
