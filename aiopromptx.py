@@ -164,6 +164,17 @@ def enter(src, block, line, ctrl_c):
     code): code is the whole statement, compiled, or as a str when it
     awaits (run() runs it); None while more lines are wanted. aioprompt
     runs it once this module is garbage (see aioprompt._run)."""
+    try:
+        return _enter(src, block, line, ctrl_c)
+    finally:
+        # Used once: aioprompt imports this module afresh for each use. The
+        # statement runs next, and MicroPython's collector takes any stale
+        # word on the C stack for a pointer: one left by this call would keep
+        # every function here alive while it runs. Emptied, they go anyway.
+        globals().clear()
+
+
+def _enter(src, block, line, ctrl_c):
     if ctrl_c:  # Ctrl-C drops what was typed
         return None, block, None
     if line is None:  # longer than the prompt takes: what it kept is not what was meant

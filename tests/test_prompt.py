@@ -389,9 +389,12 @@ def test_ctrl_d_closes_the_prompt_and_the_services_go_on(term):
 
 
 def test_a_statement_runs_with_the_prompts_rare_half_given_back(term):
-    # aiopromptx (compiling a line, awaits, errors: 6 KB on this port) has
+    # aiopromptx (compiling a line, awaits, errors: 5 KB on this port) has
     # let go by the time the statement runs: a line has the heap an idle
-    # prompt has, less its own code, not less the prompt's
+    # prompt has, less its own code, not less the prompt's. The collector
+    # scans conservatively, so a stale word may still keep part of it for a
+    # line now and then (one line in five at most, seen here); the prompt
+    # that ran statements in aiopromptx kept all of it for every line.
     term.line("async def idle(): await asyncio.sleep_ms(200); gc.collect(); "
               "print('idle', gc.mem_free())")
     term.line("")
@@ -399,9 +402,11 @@ def test_a_statement_runs_with_the_prompts_rare_half_given_back(term):
     term.line("t = asyncio.create_task(idle())")
     idle = int(re.search(r"idle (\d+)$", term.expect(r"idle \d+$"), re.M).group(1))  # (after
     # the prompt's "mpsysd> ", which came first)
-    seen = term.ask("gc.collect(); print('line', gc.mem_free())", r"^line \d+$")
-    line = int(re.search(r"^line (\d+)$", seen, re.M).group(1))
-    assert line > idle - 1500, (idle, line)
+    lines = []
+    for _ in range(5):
+        seen = term.ask("gc.collect(); print('line', gc.mem_free())", r"^line \d+$")
+        lines.append(int(re.search(r"^line (\d+)$", seen, re.M).group(1)))
+    assert sorted(lines)[2] > idle - 1500, (idle, lines)
 
 
 def test_memory_error_and_other_errors_leave_the_prompt_working(term):
