@@ -106,7 +106,9 @@ async def start_up(log, settings, running):
         log.warning(safemode.line())
     else:
         try:
-            aioservice.init(debug=True, log=log)
+            # aiomanager's own: aioservice.init would hold aiolazy (1 KB) while
+            # the services start, to let go of the manager after; release() does
+            __import__("aiomanager").init(debug=True, log=log)
         except Exception as e:
             ok = failed("init", e, log)
     if ok and (aioservice.service("watcher") is None or safe):

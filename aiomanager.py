@@ -1,5 +1,5 @@
 # aiomanager: the service manager's calls, loaded on first use through
-# aioservice's module __getattr__: init() and load(), boot() (aiocore's),
+# aioservice's module __getattr__: init() and load(), boot() (aiocoreboot's),
 # and what they share (the config's problems, the app's logger, one-line
 # errors). Each runs in two phases whose code loads in turn: aioimport
 # finds, imports and configures the services, then aiocore starts them.
@@ -145,8 +145,8 @@ def init(debug=True, log=None, debug_log=False, config=True, init_schedule=True)
 
 
 def boot(debug=True, log=None, debug_log=False, config=True):
-    """Run the enabled core services once, in dependency order (aiocore's
+    """Run the enabled core services once, in dependency order (aiocoreboot's
     boot()). Returns a coroutine."""
-    from aiocore import boot
+    from aiocoreboot import boot
 
     return boot(debug, log, debug_log, config)

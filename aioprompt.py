@@ -5,10 +5,11 @@
 # Ctrl-C/Ctrl-D handled here; a cooked one gets whole lines and the signals
 # as before. With no input left (stdin closed) it steps aside quietly.
 # RAM: this module stays imported as long as the app runs, so it is one
-# coroutine whose state is its locals; the rare parts (the start, compiling
-# a line, top-level await, showing an error, the Ctrl-C watcher, the closing
-# words) are in aiopromptx, loaded when needed. A statement runs here, once
-# aiopromptx has let go: a line has the heap an idle prompt has.
+# coroutine whose state is its locals. What an Enter does with a line (is
+# it whole? compile it) is aioline's; the rare parts (the start, top-level
+# await, showing an error, the Ctrl-C watcher, the closing words) are in
+# aiopromptx; each loads when needed. A statement runs here, once aioline
+# has let go: a line has the heap an idle prompt has.
 import asyncio
 import sys
 
@@ -18,25 +19,28 @@ _LINE = const(255)  # bytes in a line; more are refused
 _HIST = const(16)  # lines kept for Up/Down
 
 
-def _x(name):
-    # The rare half: loaded for one use and dropped from sys.modules at once;
-    # what it hands out keeps it alive while needed, then it is garbage.
+def _x(name, module="aiopromptx"):
+    # A part needed now and then (aiopromptx; aioline for each line): loaded
+    # for one use and dropped from sys.modules at once; what it hands out
+    # keeps it alive while needed, then it is garbage.
     try:
-        import aiopromptx
+        part = __import__(module)
     finally:  # also after a failed import, which leaves it in sys.modules' table
-        __import__("aioctl").unimport(("aiopromptx",))
-    return getattr(aiopromptx, name)
+        __import__("aioctl").unimport((module,))
+    return getattr(part, name)
 
 
-async def _run(code, g, reader, ahead, block, board, kbd):
-    # A whole statement runs here, not in the rare half: that (3 KB) is
-    # garbage by now, and the statement has its room. A str awaits: the
-    # rare half runs it as a task (aiopromptx.run).
+async def _run(code, g, reader, ahead, board, kbd):
+    # A whole statement runs here, not in aioline, which is garbage by now:
+    # the statement has its room. A tuple awaits: the rare half runs it as
+    # a task (aiopromptx.run). An exception is the line's SyntaxError.
     real = asyncio.run
     asyncio.run = _nested  # while the statement runs
     try:
-        if type(code) is str:
-            value = await _x("run")(code, g, reader, ahead, block)
+        if type(code) is tuple:
+            value = await _x("run")(code, g, reader, ahead)
+        elif isinstance(code, Exception):
+            raise code
         else:
             kbd(3)
             try:
@@ -131,10 +135,10 @@ async def prompt(scope=None):
                     # keys refused (over): the line is not what was typed; it does not run
                     line, over = None if over else line.decode(), 0
                     # the rest of an Enter (a block? a whole statement? compile
-                    # it) is the rare half's, loaded for the line and let go of
-                    src, block, code = _x("enter")(src, block, line, c == 3)
+                    # it) is aioline's, loaded for the line and let go of
+                    src, block, code = _x("enter", "aioline")(src, block, line, c == 3)
                     if code is not None:
-                        await _run(code, g, reader, ahead, block, board, kbd)
+                        await _run(code, g, reader, ahead, board, kbd)
                     if c != 3:
                         ran = ticks_ms()
                     # "... " has no indent of its own: what is typed is what runs

@@ -105,8 +105,9 @@ def __getattr__(attr):
 
         return getattr(aioshutdown, attr)
     import aioctl
-    import aiolazy  # a call at the prompt gives the manager's RAM back, as a view does
 
+    if attr != "boot":  # (awaited once by aioboot, which lets go of the manager itself)
+        import aiolazy  # a call at the prompt gives the manager's RAM back, as a view does
     name = "aiomanager" if attr in ("boot", "init") else "aioadmin"
     loaded = name in sys.modules
     try:
@@ -118,6 +119,6 @@ def __getattr__(attr):
         if not loaded:
             aioctl.unimport((name,))
         raise AttributeError("aioservice has no %r; help(aioservice) lists its calls" % attr)
-    if attr == "boot":  # a coroutine function, awaited once by main.py
+    if attr == "boot":  # a coroutine function
         return func
-    return aiolazy.released(func, _MANAGER)
+    return aiolazy.released(func, _MANAGER)  # pyright: ignore[reportPossiblyUnbound]

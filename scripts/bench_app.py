@@ -38,7 +38,8 @@ QUIET_S = 8  # silent this long, the app printed all it will (a line ran out of 
 # After it has read, the lines that tell the bench the app's state (each
 # under 255 bytes: the prompt's limit).
 # Every name typed is interned for good, and so is a string of up to 10
-# characters: the bench's own are few, and its markers longer than that.
+# characters: the bench's own are few (the state lines use the app's), and
+# its markers longer than that.
 VIEWS = ("aioctl.status()", "aioctl.top()", "aioctl.log()")
 READ = ("async def heap(): await asyncio.sleep_ms(100); gc.collect(); free = gc.mem_free(); "
         "import heapinfo, micropython; micropython.qstr_info(); "
@@ -47,8 +48,8 @@ READ = ("async def heap(): await asyncio.sleep_ms(100); gc.collect(); free = gc.
 # (printed item by item: one joined line would want a block of its own,
 # which the reading, not the app, needs)
 STATE = ("import sys; print('bench: modules', *sorted(sys.modules))",
-         "t = aioctl.group().tasks; print('bench: tasks', *("
-         "'%s=%s' % (n, t[n].state) for n in aioctl.select()))",
+         "tasks = aioctl.group().tasks; print('bench: tasks', *("
+         "name + '=' + tasks[name].state for name in aioctl.select()))",
          "print('bench: done')", "raise SystemExit")
 # The churn of target c, before the views: ROUNDS of load/unload of a
 # service with every view in between, as an hour of prompt use would do;

@@ -187,7 +187,7 @@ def test_a_delete_or_unload_leaves_no_control_code_loaded_when_the_task_ends(mp)
         aioservice.release()
         await asyncio.sleep_ms(50)
         loaded = lambda: [m for m in ("aiolazy", "aiotasks", "aiotools", "aiomanager",
-                                      "aiocore", "aiowatcher") if m in sys.modules]
+                                      "aiocore", "aiocoreboot", "aiowatcher") if m in sys.modules]
         aioservice.unload("churn")
         await asyncio.sleep_ms(50)
         print("unload", loaded(), "churn.service" in aioctl.group().recs)

@@ -153,3 +153,19 @@ def test_no_memory_while_configuring_a_service_is_one_line_that_names_it(mp):
     assert ("[ ERROR ] aioservices/services/tick_service.py: tick: not configured: "
             "MemoryError: memory allocation failed, allocating 232 bytes") in r.lines, r
     assert r.lines[-1] == "['other']", r
+
+
+def test_a_boot_and_the_init_after_it_let_go_of_the_managers_code(mp):
+    # boot() holds aiocoreboot and aiocore while the core services run, the
+    # start phase (aiocore) alone what an init() starts: each goes when done
+    r = run_boot(mp, {"a": core("a"), "r": service_file("r")}, extra="""
+        import sys
+        phases = ("aiocoreboot", "aiocore", "aioimport", "aiodiscover", "aioorder")
+        print("after boot:", [m for m in phases if m in sys.modules])
+        aioservice.init(debug=False)
+        state = aioctl.group().tasks["r.service"].state
+        print("after init:", [m for m in phases if m in sys.modules], state)
+    """)
+    assert r.rc == 0, r
+    assert "outcome: [('a', 'done')]" in r.lines, r
+    assert r.lines[-2:] == ["after boot: []", "after init: [] running"], r
