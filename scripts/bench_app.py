@@ -32,8 +32,8 @@ QUIET_S = 8  # silent this long, the app printed all it will (a line ran out of 
 
 # What is typed at the app's prompt once it has booted, as a user would: the
 # views, then a task that reads the heap once the prompt is idle again (a
-# line that runs holds the prompt's other half, aiopromptx: 2 KB the app
-# gives back after each line). heapinfo, the bisection that finds the
+# line that runs holds its own compiled code, and while it was compiled
+# aioline, 1.2 KB: the app gives both back). heapinfo, the bisection that finds the
 # largest block, is imported by that task once it has read the free heap.
 # After it has read, the lines that tell the bench the app's state (each
 # under 255 bytes: the prompt's limit).
