@@ -34,8 +34,12 @@ async def _run(code, g, reader, ahead, board, kbd):
     # A whole statement runs here, not in aioline, which is garbage by now:
     # the statement has its room. A tuple awaits: the rare half runs it as
     # a task (aiopromptx.run). An exception is the line's SyntaxError.
-    real = asyncio.run
-    asyncio.run = _nested  # while the statement runs
+    # While it runs, a second loop inside the app's is refused: asyncio.run(),
+    # run_until_complete() and run_forever() all start one with this.
+    # (MicroPython's asyncio: the stubs know neither name.)
+    core = asyncio.core  # pyright: ignore[reportAttributeAccessIssue]
+    real = core.run_until_complete
+    core.run_until_complete = asyncio.run_until_complete = _nested  # pyright: ignore
     try:
         if type(code) is tuple:
             value = await _x("run")(code, g, reader, ahead)
@@ -57,11 +61,11 @@ async def _run(code, g, reader, ahead, board, kbd):
             raise
         _x("show")(e, code)
     finally:
-        asyncio.run = real
+        core.run_until_complete = asyncio.run_until_complete = real  # pyright: ignore
 
 
-def _nested(coro, *args):
-    _x("_nested")(coro, *args)  # asyncio.run() typed at the prompt: refused, saying why
+def _nested(*args):
+    _x("_nested")(*args)  # a loop started at the prompt: refused, saying why
 
 
 def _help(obj=None):
@@ -104,6 +108,8 @@ async def prompt(scope=None):
                     return "stdin closed"
                 seen = True
                 c = one[0]
+                if c == 4 and not n and src is not None:  # Ctrl-D on an empty "...":
+                    c = 13  # the block ends, as MicroPython's REPL ends it
                 prev, last = last, c
                 k = 0  # an editing key: A B Up Down, C D Right Left, H F Home End, P Delete
                 if esc:  # ESC [ or O, then A B C D H F; or ESC [ 1..8 ~; digits and ; between

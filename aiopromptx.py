@@ -136,21 +136,28 @@ def show(e, src):
     sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
     shown = text.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
     for line in shown.split("\n"):
-        if not line or 'File "aioprompt' in line or 'File "asyncio/' in line:
+        if not line or 'File "aioprompt' in line or 'File "aioline"' in line \
+                or 'File "asyncio/' in line:
             continue
-        if line.endswith(", in _prompt_"):  # an awaited statement (src: aioline's
-            at = line.find(", line ") + 7  # tuple), which run() compiled two lines
-            end = line.find(",", at)  # down: its own lines
+        if type(src) is tuple and 'File "<string>", line ' in line:
+            # an awaited statement (aioline's tuple), which run() compiled as
+            # "<string>", two lines down: its own lines, as typed
+            line = line.replace('"<string>"', '"<stdin>"')
+            at = line.find(", line ") + 7
+            end = (line + ",").find(",", at)
             n = max(1, int(line[at:end]) - 2) if "\n" in src[0] else 1
             line = line[:at] + str(n) + line[end:]
         print(line)
 
 
-def _nested(coro, *args):
-    # asyncio.run() typed at the prompt would run a second loop inside the
-    # app's and leave the prompt deaf when it returns: refused, as CPython
-    # refuses it inside a running loop
-    if hasattr(coro, "close"):
-        coro.close()
+def _nested(aw=None, *args):
+    # asyncio.run(), loop.run_until_complete() or run_forever() typed at the
+    # prompt would run a second loop inside the app's and leave the prompt
+    # deaf when it returns: refused, as CPython refuses it inside a running
+    # loop. What it was given never runs: a coroutine is closed, a task
+    # (asyncio.run() makes one first) cancelled.
+    for end in ("close", "cancel"):
+        if hasattr(aw, end):
+            getattr(aw, end)()
     raise RuntimeError("asyncio.run() cannot be called while the app runs: await the "
                        "coroutine instead, e.g. `await main()`")

@@ -374,6 +374,13 @@ def test_ctrl_c_typed_while_a_statement_blocks_is_not_taken_for_the_empty_prompt
 
 
 def test_ctrl_d_closes_the_prompt_and_the_services_go_on(term):
+    # on an empty "..." line it ends the block, as MicroPython's REPL does
+    # (it closed the prompt, and the block was lost: trial)
+    term.line("for i in range(2):")
+    term.line("    print('in block', i)")
+    term.keys(CTRL_D)
+    term.expect(r"^in block 1$")
+    term.expect(r"^mpsysd> ")
     term.line("aioctl.status('prompt')")
     term.expect(r"prompt: status: running")
     term.keys(CTRL_D)
@@ -578,18 +585,25 @@ def test_a_line_longer_than_the_prompt_takes_is_not_run_cut(term):
 
 def test_an_awaited_statement_that_fails_shows_its_own_line_numbers(term):
     # it was compiled inside a coroutine two lines down: its lines read 2 or
-    # 3 too many, and asyncio's own frame showed (trial)
-    term.line("await asyncio.sleep(0); 1 / 0")
-    seen = term.expect(r"^mpsysd> ")
-    assert 'line 1, in _prompt_' in seen and "ZeroDivisionError" in seen, seen
-    assert "asyncio/" not in seen, seen
-    term.line("if True:")
-    term.line("    await asyncio.sleep(0)")
-    term.line("    [][1]")
-    term.line("")
-    seen = term.expect(r"^mpsysd> ")
-    assert 'line 3, in _prompt_' in seen and "IndexError" in seen, seen
-    assert "asyncio/" not in seen, seen
+    # 3 too many, and asyncio's own frame showed (trial); a SyntaxError there
+    # named "<string>", and a plain one the prompt's own frame (trial)
+    cases = [
+        (["await asyncio.sleep(0); 1 / 0"], "line 1, in _prompt_", "ZeroDivisionError"),
+        (["if True:", "    await asyncio.sleep(0)", "    [][1]", ""],
+         "line 3, in _prompt_", "IndexError"),
+        (["await asyncio.sleep_ms(1) +"], 'File "<stdin>", line 1', "SyntaxError"),
+        (["for i in range(2):", "    await asyncio.sleep_ms(1)", "    y = = 2", ""],
+         'File "<stdin>", line 3', "SyntaxError"),
+        (["x = = 1"], 'File "<stdin>", line 1', "SyntaxError"),
+    ]
+    for lines, where, error in cases:
+        for line in lines:
+            term.line(line)
+        seen = term.expect(r"^mpsysd> ")
+        assert where in seen and error in seen, (lines, seen)
+        assert "asyncio/" not in seen and "aioline" not in seen and "aioprompt" not in seen, \
+            (lines, seen)
+
 
 def test_typing_a_line_interns_no_name_for_each_character_in_it(term):
     # Each name is interned for good, and on a 32-bit board the 621st name
@@ -629,10 +643,25 @@ def test_asyncio_run_typed_at_the_prompt_is_refused_and_the_prompt_goes_on(term)
            "coroutine instead, e.g. `await main()`" in seen, seen
     term.line("await main()")
     assert "42" in term.expect(r"^mpsysd> ")
+    # the loop's own calls start a second loop too: refused the same way
+    # (they left the prompt deaf to every key, Ctrl-C too: trial), and what
+    # they were given never runs
+    term.line("async def noisy(): print('noisy ran')")
+    term.line("")
+    term.expect(r"^mpsysd> ")
+    for line in ("asyncio.get_event_loop().run_until_complete(noisy())",
+                 "asyncio.run_until_complete(asyncio.create_task(noisy()))",
+                 "asyncio.run(noisy())", "asyncio.get_event_loop().run_forever()"):
+        term.line(line)
+        seen = term.expect(r"^mpsysd> ")
+        assert "RuntimeError: asyncio.run() cannot be called while the app runs" in seen, \
+            (line, seen)
     # between statements, the app's own asyncio is as it was
-    term.line("async def check(): await asyncio.sleep_ms(50); print('run', asyncio.run is "
-              "asyncio.core.run)")
+    term.line("async def check(): await asyncio.sleep_ms(50); print('run', "
+              "asyncio.core.run_until_complete is asyncio.run_until_complete)")
     term.line("")
     term.expect(r"^mpsysd> ")
     term.line("t = asyncio.create_task(check())")
-    term.expect(r"run True")
+    seen = term.expect(r"run True")
+    term.ask("1 + 1", r"^2$")  # the prompt still reads keys
+    assert not re.search(r"^noisy ran$", term.text, re.M), term.text
