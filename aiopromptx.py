@@ -142,7 +142,7 @@ def show(e, src):
         if type(src) is tuple and 'File "<string>", line ' in line:
             # an awaited statement (aioline's tuple), which run() compiled as
             # "<string>", two lines down: its own lines, as typed
-            line = line.replace('"<string>"', '"<stdin>"')
+            line = line.replace("<string>", "<stdin>", 1)  # (names the board has)
             at = line.find(", line ") + 7
             end = (line + ",").find(",", at)
             n = max(1, int(line[at:end]) - 2) if "\n" in src[0] else 1
