@@ -5,7 +5,7 @@
 _TEXT = {
     None: """mpsysd: Python beside the running services; `await` works here.
 help(aioctl), help(aioservice): their calls.
-Keys: arrows, Home/End, Up/Down history; a block ends at an empty line.
+Keys: arrows, Home/End, Up/Down history; a block ends at an empty line or Ctrl-D.
 Ctrl-C: stop what runs; at an empty prompt, stop the app in order.
 Ctrl-D at an empty prompt: close the prompt; the services go on.""",
     "aioctl": """aioctl: managed tasks (names take * wildcards)

@@ -159,5 +159,6 @@ def _nested(aw=None, *args):
     for end in ("close", "cancel"):
         if hasattr(aw, end):
             getattr(aw, end)()
-    raise RuntimeError("asyncio.run() cannot be called while the app runs: await the "
-                       "coroutine instead, e.g. `await main()`")
+    raise RuntimeError("asyncio.run() cannot be called while the app runs (nor the loop's "
+                       "run_until_complete() or run_forever()): await the coroutine instead, "
+                       "e.g. `await main()`")

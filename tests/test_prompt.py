@@ -639,8 +639,9 @@ def test_asyncio_run_typed_at_the_prompt_is_refused_and_the_prompt_goes_on(term)
     term.expect(r"^mpsysd> ")
     term.line("asyncio.run(main())")
     seen = term.expect(r"^mpsysd> ")
-    assert "RuntimeError: asyncio.run() cannot be called while the app runs: await the " \
-           "coroutine instead, e.g. `await main()`" in seen, seen
+    assert "RuntimeError: asyncio.run() cannot be called while the app runs (nor the " \
+           "loop's run_until_complete() or run_forever()): await the coroutine instead, " \
+           "e.g. `await main()`" in seen, seen
     term.line("await main()")
     assert "42" in term.expect(r"^mpsysd> ")
     # the loop's own calls start a second loop too: refused the same way
