@@ -34,12 +34,13 @@ async def _run(code, g, reader, ahead, board, kbd):
     # A whole statement runs here, not in aioline, which is garbage by now:
     # the statement has its room. A tuple awaits: the rare half runs it as
     # a task (aiopromptx.run). An exception is the line's SyntaxError.
-    # While it runs, a second loop inside the app's is refused: asyncio.run(),
-    # run_until_complete() and run_forever() all start one with this.
+    # While it runs, a second loop inside the app's is refused: asyncio.run()
+    # (before it makes a task of what it is given), run_until_complete() and
+    # run_forever() all start one with core's run_until_complete.
     # (MicroPython's asyncio: the stubs know neither name.)
     core = asyncio.core  # pyright: ignore[reportAttributeAccessIssue]
-    real = core.run_until_complete
-    core.run_until_complete = asyncio.run_until_complete = _nested  # pyright: ignore
+    real = core.run_until_complete, asyncio.run
+    core.run_until_complete = asyncio.run_until_complete = asyncio.run = _nested  # pyright: ignore
     try:
         if type(code) is tuple:
             value = await _x("run")(code, g, reader, ahead)
@@ -61,7 +62,8 @@ async def _run(code, g, reader, ahead, board, kbd):
             raise
         _x("show")(e, code)
     finally:
-        core.run_until_complete = asyncio.run_until_complete = real  # pyright: ignore
+        core.run_until_complete = asyncio.run_until_complete = real[0]  # pyright: ignore
+        asyncio.run = real[1]
 
 
 def _nested(*args):

@@ -652,17 +652,19 @@ def test_asyncio_run_typed_at_the_prompt_is_refused_and_the_prompt_goes_on(term)
     term.expect(r"^mpsysd> ")
     for line in ("asyncio.get_event_loop().run_until_complete(noisy())",
                  "asyncio.run_until_complete(asyncio.create_task(noisy()))",
-                 "asyncio.run(noisy())", "asyncio.get_event_loop().run_forever()"):
+                 "asyncio.run(noisy())", "asyncio.get_event_loop().run_forever()",
+                 "asyncio.run(asyncio.sleep(1))"):
         term.line(line)
         seen = term.expect(r"^mpsysd> ")
         assert "RuntimeError: asyncio.run() cannot be called while the app runs" in seen, \
             (line, seen)
     # between statements, the app's own asyncio is as it was
     term.line("async def check(): await asyncio.sleep_ms(50); print('run', "
-              "asyncio.core.run_until_complete is asyncio.run_until_complete)")
+              "asyncio.core.run_until_complete is asyncio.run_until_complete, "
+              "asyncio.run is asyncio.core.run)")
     term.line("")
     term.expect(r"^mpsysd> ")
     term.line("t = asyncio.create_task(check())")
-    seen = term.expect(r"run True")
+    seen = term.expect(r"run True True")
     term.ask("1 + 1", r"^2$")  # the prompt still reads keys
     assert not re.search(r"^noisy ran$", term.text, re.M), term.text
