@@ -35,9 +35,16 @@ ONCE = service_file("once", body="""
 """)
 RUNS = "n = 0\nflaky = []\nsteady = 0\n"
 FAST = {"period": 0.005}  # the watcher looks every 5 ms in these tests
+
+
+def policy(**services):
+    """services.config for a test: each service's restart policy, and a
+    watcher that looks every 5 ms."""
+    return dict(services, watcher={"kwargs": FAST})
+
+
 # flaky hits its start limit after 3 restarts in a minute, at once
-LIMIT_3 = {"flaky": {"restart_delay": 0.001, "max_restarts": 3, "restart_window": 60},
-           "watcher": {"kwargs": FAST}}
+LIMIT_3 = policy(flaky={"restart_delay": 0.001, "max_restarts": 3, "restart_window": 60})
 
 
 # The watcher costs 11.8 KB on this 64-bit port; with the manager and the
@@ -72,10 +79,9 @@ except KeyboardInterrupt:
 
 
 def test_failed_service_restarts_with_doubling_backoff(mp):
-    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, {
-        "flaky": {"restart_delay": 0.02, "restart_delay_max": 0.08, "max_restarts": 50},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, policy(
+        flaky={"restart_delay": 0.02, "restart_delay_max": 0.08, "max_restarts": 50},
+    ), """
         await asyncio.sleep_ms(520)
         t = runs.flaky
         print([time.ticks_diff(t[i + 1], t[i]) for i in range(len(t) - 1)])
@@ -155,11 +161,10 @@ def test_start_limit_cleared_by_start_or_reset_failed(mp):
 
 def test_policies_always_no_and_user_stop(mp):
     once = service_file("once", body="import runs\nruns.steady += 1\nreturn 'ok'")
-    r = watch(mp, {"once": once, "flaky": FLAKY}, {
-        "once": {"restart": "always", "restart_delay": 0.01, "max_restarts": 3},
-        "flaky": {"restart": "no"},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"once": once, "flaky": FLAKY}, policy(
+        once={"restart": "always", "restart_delay": 0.01, "max_restarts": 3},
+        flaky={"restart": "no"},
+    ), """
         await asyncio.sleep_ms(200)
         print(runs.steady, len(runs.flaky))  # always: 1 run + 3 restarts; no: 1 run
         aioctl.reset_failed = None
@@ -184,10 +189,9 @@ def test_core_services_restart_only_when_configured(mp):
         raise OSError("no network")
     """)
     again = core.replace('"coreok"', '"coreagain"').replace("CoreokService", "CoreagainService")
-    r = watch(mp, {"coreok": core, "coreagain": again}, {
-        "coreagain": {"restart": "on-failure", "restart_delay": 0.01, "max_restarts": 2},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"coreok": core, "coreagain": again}, policy(
+        coreagain={"restart": "on-failure", "restart_delay": 0.01, "max_restarts": 2},
+    ), """
         await asyncio.sleep_ms(150)
         for n in ("coreok", "coreagain"):
             print(n, aioctl.group().tasks[n + ".service"].state)
@@ -210,11 +214,10 @@ def test_hung_service_is_stopped_and_restarted_healthy_one_is_not(mp):
             self.check_in()
             await asyncio.sleep_ms(20)
     """)
-    r = watch(mp, {"hangs": hangs, "beats": beats}, {
-        "hangs": {"watchdog": 0.1, "restart_delay": 0.01, "max_restarts": 50},
-        "beats": {"watchdog": 0.1},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"hangs": hangs, "beats": beats}, policy(
+        hangs={"watchdog": 0.1, "restart_delay": 0.01, "max_restarts": 50},
+        beats={"watchdog": 0.1},
+    ), """
         from mptest import Log
         await asyncio.sleep_ms(1)  # the watcher's task has set its own logger by now
         w.log = Log()
@@ -329,11 +332,10 @@ def test_backoff_starts_again_after_a_healthy_run(mp):
             await asyncio.sleep_ms(150)
         raise ValueError("moody %d" % runs.n)
     """).replace("import asyncio\n", "import asyncio\nimport time\n")
-    r = watch(mp, {"flaky": moody}, {
-        "flaky": {"restart_delay": 0.03, "restart_delay_max": 1, "restart_window": 0.1,
-                  "max_restarts": 50},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"flaky": moody}, policy(
+        flaky={"restart_delay": 0.03, "restart_delay_max": 1, "restart_window": 0.1,
+               "max_restarts": 50},
+    ), """
         while runs.n < 4:
             await asyncio.sleep_ms(10)
         t = runs.flaky
@@ -482,7 +484,7 @@ def test_report_reads_as_lines_with_dates_and_traceback_survives_a_restart(mp):
                                  'aioctl.delete("watcher*")'])
 def test_stopping_or_deleting_the_watcher_resets_saying_why(mp, how):
     # Supervision never ends silently (issue 12, item 10).
-    r = watch(mp, {"steady": STEADY}, {"watcher": {"kwargs": FAST}}, """
+    r = watch(mp, {"steady": STEADY}, policy(), """
         await asyncio.sleep_ms(50)
         %s
         await asyncio.sleep_ms(300)
@@ -495,7 +497,7 @@ def test_stopping_or_deleting_the_watcher_resets_saying_why(mp, how):
 
 
 def test_restarting_the_watcher_does_not_reset(mp):
-    r = watch(mp, {"steady": STEADY}, {"watcher": {"kwargs": FAST}}, """
+    r = watch(mp, {"steady": STEADY}, policy(), """
         await asyncio.sleep_ms(50)
         aioctl.restart("watcher.service")
         await asyncio.sleep_ms(100)
@@ -545,7 +547,7 @@ def test_an_exception_in_on_stop_is_said_and_counted(mp):
     bad = service_file("bad", attrs="self.kwargs = {'on_stop': self.bye}").replace(
         "    @aioctl.aiotask", "    def bye(self, *a, **k):\n        raise OSError('flush')\n\n"
         "    @aioctl.aiotask")
-    r = watch(mp, {"bad": bad}, {"watcher": {"kwargs": FAST}}, """
+    r = watch(mp, {"bad": bad}, policy(), """
         await asyncio.sleep_ms(50)
         aioctl.stop("bad.service")
         await asyncio.sleep_ms(50)
@@ -649,8 +651,7 @@ def test_the_watchers_rare_half_is_let_go_of_once_all_is_healthy(mp):
     # a view that asked for stats(), and stayed for good. It goes after 20
     # rounds, 2 s at least, without an error (not at once: a service failing
     # in a loop on a full heap would load it again each time).
-    r = watch(mp, {"once": ONCE}, {"once": {"restart_delay": 0.05}, "watcher": {"kwargs": FAST}},
-              """
+    r = watch(mp, {"once": ONCE}, policy(once={"restart_delay": 0.05}), """
         import sys
         await asyncio.sleep_ms(2300)  # 2 s without an error (20 rounds are 100 ms here)
         print("healthy:", runs.n, "aiowatcher" in sys.modules)
@@ -671,10 +672,9 @@ def test_an_end_the_heap_had_no_room_to_record_is_recorded_and_restarted(mp):
     # over: the service was dead for good, shown as running. The watcher
     # finds such an end on its next tick, records it, and restarts it.
     # (Here the end is lost on purpose: the completion hook is taken away.)
-    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, {
-        "flaky": {"restart_delay": 0.05},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"flaky": FLAKY, "steady": STEADY}, policy(
+        flaky={"restart_delay": 0.05},
+    ), """
         task = aioctl.group().recs["flaky.service"][aioctl.TASK]
         task.state = lambda task, er: None  # the completion hook that could not write
         await asyncio.sleep_ms(150)
@@ -709,11 +709,10 @@ def test_an_unloaded_service_loads_again_with_no_backoff_from_its_old_runs(mp):
     # unload() then load() with no name kept the watcher's track of the old
     # runs: the first restart of the new code waited the old doubled delay
     # (trial). An unload forgets the track, as a load by name does.
-    r = watch(mp, {"flaky": FLAKY}, {
-        "flaky": {"restart_delay": 0.02, "restart_delay_max": 5, "max_restarts": 100,
-                  "restart_window": 60},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"flaky": FLAKY}, policy(
+        flaky={"restart_delay": 0.02, "restart_delay_max": 5, "max_restarts": 100,
+               "restart_window": 60},
+    ), """
         await asyncio.sleep_ms(300)  # several failures: the delay has doubled a few times
         print("tracked", "flaky" in w.tracks, w.tracks["flaky"][5] > 2)
         aioservice.unload("flaky")
@@ -732,11 +731,10 @@ def test_a_restart_that_finds_the_heap_full_is_tried_again(mp):
     # task: a MemoryError there lost the restart for good, and the service
     # stayed failed (the bench's greedy soak, now and then). Here the heap
     # is "full" for one launch.
-    r = watch(mp, {"flaky": FLAKY}, {
-        "flaky": {"restart_delay": 0.01, "restart_delay_max": 0.01, "max_restarts": 1000,
-                  "restart_window": 60},
-        "watcher": {"kwargs": FAST},
-    }, """
+    r = watch(mp, {"flaky": FLAKY}, policy(
+        flaky={"restart_delay": 0.01, "restart_delay_max": 0.01, "max_restarts": 1000,
+               "restart_window": 60},
+    ), """
         real, failed = aioctl.launch, []
 
         def full(*args):
