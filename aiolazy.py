@@ -25,8 +25,9 @@ def lookup(attr):
 
     collect()  # what the last call let go of is free: its code loads into whole holes
     module = _VIEWS.get(attr)
-    parts = ("aiolazy", "aiotasks", "aiotools", "aiostatus", "aiotop", "aiocat", "aioview",
-             "aiogrep", "journalx", "aiosecret")  # what a call may load: let go of after it
+    # what a call may load: let go of after it
+    parts = ("aiolazy", "aiotasks", "aiotools", "aiostatus", "aiostatusx", "aiotop", "aiocat",
+             "aioview", "aiogrep", "journalx", "aiosecret")
     try:
         view = None
         if module is None:  # a control call (aiotasks), or else an occasional one
@@ -46,7 +47,7 @@ def lookup(attr):
 
 
 # Where the views live; the other occasional calls are aiotools'
-_VIEWS = {"status": "aiostatus", "traceback": "aiostatus", "top": "aiotop", "stats": "aiotop",
+_VIEWS = {"status": "aiostatus", "traceback": "aiostatusx", "top": "aiotop", "stats": "aiotop",
           "info": "aiotop", "result_all": "aiotop", "log": "aiocat", "follow": "aiocat"}
 
 

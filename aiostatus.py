@@ -1,8 +1,9 @@
-# aiostatus: views of the aioctl task table, loaded on first use through
-# aioctl's module __getattr__ and let go of after each: systemctl-like
-# status lines, debug views and tracebacks. top(), stats(), info() and
-# result_all() are in aiotop; log() and follow() in aiocat. A device that
-# never looks pays no RAM for them.
+# aiostatus: status(), the systemctl-like status lines of the aioctl task
+# table, loaded on first use through aioctl's module __getattr__ and let go
+# of after each. The debug views and traceback() are in aiostatusx, loaded
+# only for them: the overview, the view looked at most, loads the least.
+# top(), stats(), info() and result_all() are in aiotop; log() and follow()
+# in aiocat. A device that never looks pays no RAM for them.
 import sys
 import time
 
@@ -13,16 +14,15 @@ import aioctl
 # (aioview, the records as objects, is imported where it is used: status()
 # lets go of it before the log, which then has its room)
 
-_ARROW = const("\u2517\u2501\u25ba")
 _COLORS = {"running": 32, "stopping": 33, "stopped": 33, "ERROR": 31, "failed": 31,
            "scheduled": 36}
 _RESULT_WIDTH = const(60)  # a long result is cut in status lines, never in result()
 
 
-def _dot(state):
+def dot(state):
+    """The colored ● of a state (when the terminal has colors)."""
     color = _COLORS.get(state) if aioctl.group().color else None
-    dot = "\u25cf"
-    return "\x1b[%dm%s\x1b[0m" % (color, dot) if color else dot
+    return "\x1b[%dm\u25cf\x1b[0m" % color if color else "\u25cf"
 
 
 def _next_run(name):
@@ -76,66 +76,9 @@ def summary(view, now):
     return text + "result: " + res + nxt
 
 
-def kwargs_text(kw):
-    """kwargs for a person: plain data as it is, objects by name, secrets masked."""
-    from aiosecret import is_secret
-
-    parts = []
-    data = (str, int, float, bool, type(None), list, tuple, dict)  # shown as values
-    for k in sorted(kw):
-        v = kw[k]
-        if is_secret(k):
-            text = "'****'"
-        elif callable(v) or type(v) not in data:  # hooks, loggers, objects: by name
-            text = "<%s>" % getattr(v, "__name__", type(v).__name__)
-        else:
-            text = repr(v)
-        parts.append("%r: %s" % (k, text))
-    return "{%s}" % ", ".join(parts)
-
-
 def line(name, view, now):
     """● name: status: running since 2026-01-02 10:00:00; 4 s ago"""
-    return "%s %s: status: %s" % (_dot(view.state), name, summary(view, now))
-
-
-def _children(name):
-    prefix = name + "."
-    return [n for n in aioctl.select() if n.startswith(prefix)]
-
-
-def _details(name, view, now):
-    from aioview import FAILED, error_line
-
-    svc = view.service
-    main = svc is not None and name.endswith(".service")
-    if main:
-        print("%s %s - %s" % (_dot(view.state), name, getattr(svc, "info", "")))
-        print("    Loaded: %r" % (svc,))
-        print("    Active: status: %s" % summary(view, now))
-        print("    Type: %s" % getattr(svc, "type", "?"))
-        if getattr(svc, "docs", ""):  # a service may have none
-            print("    Docs: %s" % svc.docs)
-        if hasattr(svc, "show"):
-            try:
-                print("    %s: %s" % svc.show())
-            except Exception as e:
-                print("    show() raised %s" % error_line(e))
-    else:
-        print(line(name, view, now))
-    print("    Task: %r" % (view.task,))
-    print("    %s args: %r" % (_ARROW, view.args))
-    print("    %s kwargs: %s" % (_ARROW, kwargs_text(view.kwargs)))
-    if main:
-        kids = _children(name)
-        if kids:
-            print("    %s child tasks:" % _ARROW)
-            for kid in kids:
-                print("        " + line(kid, aioctl.group().tasks[kid], now))
-    if view.extra is not None:
-        print("    %s hook: %r" % (_ARROW, view.extra))
-    if view.state in FAILED:
-        print_traceback(view.result)
+    return "%s %s: status: %s" % (dot(view.state), name, summary(view, now))
 
 
 def lines(name, debug):
@@ -145,10 +88,12 @@ def lines(name, debug):
     now = int(time.time())
     names = aioctl.select(name)
     if debug or t.debug:
+        from aiostatusx import details
+
         shown = set(names)
         for n in names:
             if not any(n.startswith(s + ".") for s in shown if s.endswith(".service")):
-                _details(n, t.tasks[n], now)
+                details(n, t.tasks[n], now)
     else:
         for n in names:
             print(line(n, t.tasks[n], now))
@@ -160,36 +105,6 @@ def status(name=None, log=True, debug=False):
             and aioctl.group().log is not None:
         from aiocat import show_log
 
-        aioctl.unimport(("aioview", "aiosecret"))  # done with: the log has their room
+        # done with: the log has their room
+        aioctl.unimport(("aioview", "aiosecret", "aiostatusx"))
         show_log(["[%s]" % name, "[%s." % name])
-
-
-def print_traceback(exc):
-    """The exception with the file/line traceback it was raised through."""
-    sys.print_exception(exc)
-
-
-def traceback(name):
-    """Print the traceback of the tasks name picks: their last failure (kept
-    after a restart until the next one) and any exception a hook raised."""
-    from aiotools import last_failure
-    from aioview import FAILED
-
-    names = aioctl.select(name)
-    for n in names:
-        view = aioctl.group().tasks[n]
-        exc = last_failure(n)
-        hook_failed = isinstance(view.extra, Exception)
-        if len(names) > 1 and (exc or hook_failed):
-            print("%s %s:" % (_dot(view.state), n))
-        if exc and view.state not in FAILED:
-            print("%s: %s now; its last failure:" % (n, view.state))
-        if exc:
-            print_traceback(exc)
-        if hook_failed:
-            print("%s: a hook raised:" % n)
-            print_traceback(view.extra)
-        if len(names) == 1 and not (exc or hook_failed):
-            print("%s: no traceback (%s)" % (n, view.state))
-
-

@@ -122,6 +122,33 @@ def test_debug_view_of_task_and_toggle(mp):
                             "    ┗━► kwargs: {'flag': True}"]
 
 
+def test_the_overview_loads_only_its_own_half_and_each_view_lets_go(mp):
+    # status() is the view looked at most: it loads aiostatus alone; the
+    # debug view and traceback() bring aiostatusx. A result's repr, which
+    # the views call while they print, sees what is loaded at that moment.
+    r = mp.run_async("""
+        import sys
+        class Result:
+            def __repr__(self):
+                print([m for m in ("aiostatus", "aiostatusx") if m in sys.modules])
+                return "r"
+        async def gives():
+            return Result()
+        aioctl.group().color = False
+        aioctl.add(gives, name="g")
+        await asyncio.sleep_ms(10)
+        aioctl.status()
+        aioctl.status("g", debug=True)
+        aioctl.traceback("g")
+        print("after", [m for m in sys.modules if m.startswith("aiostatus")])
+    """)
+    assert r.rc == 0, r
+    assert r.lines[0] == "['aiostatus']", r
+    assert r.lines[1].startswith("● g: status: done @ ") and r.lines[1].endswith("result: r"), r
+    assert r.lines[2] == "['aiostatus', 'aiostatusx']", r
+    assert r.lines[-2:] == ["g: no traceback (done)", "after []"], r
+
+
 def test_debug_view_of_a_service_with_children(mp):
     # A registry with the aioservice interface (the real one is aioservice.py).
     mp.write("aioservice.py", """
