@@ -50,21 +50,47 @@ def wall(ticks):
 
 
 class TaskView:
-    """A live view of one task record: what group().tasks[name] gives."""
+    """A live view of one task record: what group().tasks[name] gives. Each
+    field is read from the record when asked for: func, args, kwargs, task,
+    since, done_at, ran_ms, result, extra, state, service."""
 
     def __init__(self, name):
         self.name = name
 
-    def _rec(self):
-        return aioctl.group().recs[self.name]
-
-    @property
-    def func(self):
-        return self._rec()[FUNC]
+    def __getattr__(self, attr):
+        # one function reads every field: a property each cost three objects
+        name = self.name
+        rec = aioctl.group().recs[name]
+        end = rec[END]
+        ended = type(end) is tuple
+        if attr == "state":  # running, stopping, done, stopped, ERROR; failed for a service
+            if end is None:
+                return "running"
+            if not ended:
+                return "stopping"
+            return "failed" if end[1] == "ERROR" and ".service" in name else end[1]
+        if attr == "since":  # when it started, in seconds since the epoch
+            return wall(rec[SINCE])
+        if attr in ("done_at", "ran_ms"):  # None until it ends (a schedule's first run)
+            at = end[0] if ended else None
+            if at is None:
+                return None
+            return wall(at) if attr == "done_at" else time.ticks_diff(at, rec[SINCE])
+        if attr in ("result", "extra"):  # extra: on_error's value, or the error a hook raised
+            return end[2 if attr == "result" else 3] if ended else None
+        if attr == "task":  # once it has ended, a stand-in: the coroutine held the run's locals
+            return rec[TASK] or ENDED
+        if attr == "service":  # the Service it belongs to, when aioservice is loaded
+            i = name.find(".service")
+            reg = sys.modules.get("aioservice")
+            return reg.service(name[:i]) if reg and i > 0 else None
+        if attr == "func":
+            return rec[FUNC]
+        raise AttributeError(attr)
 
     @property
     def args(self):
-        return self._rec()[ARGS]
+        return aioctl.group().recs[self.name][ARGS]
 
     @args.setter
     def args(self, value):
@@ -73,66 +99,11 @@ class TaskView:
     @property
     def kwargs(self):
         """The kwargs dict; a task added without any gets a new one by assignment."""
-        return self._rec()[KW] or {}
+        return aioctl.group().recs[self.name][KW] or {}
 
     @kwargs.setter
     def kwargs(self, value):
         aioctl.set_field(self.name, KW, value)
-
-    @property
-    def task(self):
-        """The asyncio task; once it has ended, a stand-in (the record lets
-        go of the task, whose coroutine holds the run's locals)."""
-        return self._rec()[TASK] or ENDED
-
-    @property
-    def since(self):
-        """When it started, in seconds since the epoch (by the current clock)."""
-        return wall(self._rec()[SINCE])
-
-    def _end(self, i):
-        end = self._rec()[END]
-        return end[i] if type(end) is tuple else None
-
-    @property
-    def done_at(self):
-        """When it ended (seconds since the epoch), or None."""
-        end = self._end(0)
-        return None if end is None else wall(end)
-
-    @property
-    def ran_ms(self):
-        """How long its last run took (ms), or None while it runs."""
-        end = self._end(0)
-        return None if end is None else time.ticks_diff(end, self._rec()[SINCE])
-
-    @property
-    def result(self):
-        return self._end(2)
-
-    @property
-    def extra(self):
-        """on_error's return value, or the exception a hook raised."""
-        return self._end(3)
-
-    @property
-    def state(self):
-        """running, stopping, done, stopped, ERROR; failed for a service."""
-        end = self._rec()[END]
-        if end is None:
-            return "running"
-        if type(end) is not tuple:
-            return "stopping"
-        if end[1] == "ERROR" and ".service" in self.name:
-            return "failed"
-        return end[1]
-
-    @property
-    def service(self):
-        """The Service this task belongs to (by name), when aioservice is loaded."""
-        i = self.name.find(".service")
-        reg = sys.modules.get("aioservice")
-        return reg.service(self.name[:i]) if reg and i > 0 else None
 
 
 class Ended:
