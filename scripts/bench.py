@@ -396,6 +396,9 @@ def app_rows():
     rows.append(("b. mip's app.json (.mpy) + 6 seed services (.py): smallest heap " + EDGE,
                  kb(small[32]), kb(small[64]), "", "<= 64K",
                  small[32] is not None and small[32] <= 64))
+    at64 = bench_app.run_app(mip, 32, "64K")  # its margin: what the views leave
+    rows.append(("   b at 64K, after %s: free / largest block (B)" % views, shown(at64), "", "",
+                 "", None))
     churn = bench_app.lay_out("app-churn", churn=True, rounds=100)
     seen = {32: bench_app.run_app(churn, 32, "64K"), 64: bench_app.run_app(churn, 64, "128K")}
 
