@@ -75,7 +75,11 @@ def schedule(name, **plan):
     aioctl.enter). Replaces an earlier schedule of name; ValueError when
     the plan is wrong."""
     check(plan)
-    ms = _delay_ms(plan)
+    _arm(name, plan, _delay_ms(plan))
+
+
+def _arm(name, plan, ms):
+    # name's timer: its first run ms from now, then by plan
     cancel(name)
     timer = [None, 0, plan, 0, None]
     _plan(timer, ms)
@@ -123,9 +127,19 @@ def cancel(pattern=None, hold=False):
 
 
 def resume(pattern):
-    """See aioschedule.resume."""
+    """See aioschedule.resume. A task that start() has just run again takes
+    that run as its plan's first: a start_in plan goes on a repeat later
+    (one without repeat is over), an `at` plan at its next time."""
     for name in _picked(s._held, pattern):
-        schedule(name, **s._held.pop(name))
+        plan = s._held.pop(name)
+        rec = aioctl.group().recs.get(name)
+        if rec is None or rec[aioctl.END] is not None or "at" in plan:  # not run by start()
+            try:
+                schedule(name, **plan)
+            except ValueError:  # a one-off `at` gone by while it was held: nothing left
+                pass
+        elif "repeat" in plan:
+            _arm(name, plan, int(plan["repeat"] * 1000))
 
 
 def schedules():

@@ -127,6 +127,26 @@ def test_stop_cancels_the_schedule_unless_asked_not_to(mp):
     assert r.lines == ["True stopped", "['b']", "done True", "{}"]
 
 
+def test_start_after_a_stop_runs_once_and_the_plan_goes_on_from_that_run(mp):
+    # (trial) start() ran the task, then the resumed plan ran it again
+    # start_in later: two runs where one was asked for
+    r = mp.run_async(TICK.replace("\n", "\n    ") + """
+    import aioschedule
+    aioctl.enter(job, (), {}, "rep", start=False)
+    aioschedule.schedule("rep", start_in=0.1, repeat=0.6)
+    aioctl.enter(job, (), {}, "once", start=False)
+    aioschedule.schedule("once", start_in=0.3)
+    await asyncio.sleep_ms(150)  # rep has run once; once has not yet
+    aioctl.stop("rep"), aioctl.stop("once")
+    aioctl.start("rep"), aioctl.start("once")
+    await asyncio.sleep_ms(300)  # past both plans' start_in: rep is due 600 ms after its start
+    print(len(runs), 0 < aioschedule.next_run("rep") <= 300, aioschedule.next_run("once"))
+    print(sorted(aioschedule.schedules()), aioctl.group().tasks["once"].state)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["3 True None", "['rep'] done"], r
+
+
 def test_a_run_still_going_is_not_started_twice(mp):
     r = mp.run_async("""
         import aioschedule
