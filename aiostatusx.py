@@ -69,8 +69,7 @@ def details(name, view, now):
 def traceback(name):
     """Print the traceback of the tasks name picks: their last failure (kept
     after a restart until the next one) and any exception a hook raised."""
-    from aiotools import last_failure
-    from aioview import FAILED
+    from aioview import FAILED, last_failure
 
     names = aioctl.select(name)
     for n in names:

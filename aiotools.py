@@ -93,15 +93,6 @@ def reset():
     aioctl._table = None
 
 
-def last_failure(name):
-    """The exception name's task failed with last (kept over a restart), or None."""
-    recs = aioctl.group().recs
-    end = recs[name][END] if name in recs else None
-    if type(end) is tuple and end[1] == "ERROR":
-        return end[2]
-    return aioctl.group().failures.get(name)
-
-
 def delete(*names):
     """Remove tasks from the table; running ones are stopped first, and
     scheduled ones lose their future runs."""

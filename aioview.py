@@ -49,6 +49,15 @@ def wall(ticks):
     return (wall_ms() - time.ticks_diff(time.ticks_ms(), ticks)) // 1000
 
 
+def last_failure(name):
+    """The exception name's task failed with last (kept over a restart), or None."""
+    rec = aioctl.group().recs.get(name)
+    end = rec and rec[END]
+    if type(end) is tuple and end[1] == "ERROR":
+        return end[2]
+    return aioctl.group().failures.get(name)
+
+
 class TaskView:
     """A live view of one task record: what group().tasks[name] gives. Each
     field is read from the record when asked for: func, args, kwargs, task,

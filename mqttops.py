@@ -133,7 +133,7 @@ def log(svc, cmd):
 
 
 def traceback(svc, cmd):
-    import aiotools
+    from aioview import last_failure
 
     name = get_name(cmd)
     exc = getattr(aioservice.registry.get(name), "exc", None)
@@ -141,7 +141,7 @@ def traceback(svc, cmd):
         task = pattern(name)
         if task not in aioctl.group().recs:
             raise Bad("traceback: no task %s" % task)
-        exc = aiotools.last_failure(task)
+        exc = last_failure(task)
     if exc is None:
         return None
     text = io.StringIO()
