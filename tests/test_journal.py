@@ -108,6 +108,22 @@ def test_secrets_never_reach_the_buffer(mp):
     assert r.lines == ["False", "connecting with psk=**** to lab"]
 
 
+def test_a_secret_that_holds_an_older_one_is_masked_whole(mp):
+    # (trial) a token changed in .env from qq7 to qq7-real-secret read
+    # "****-real-secret": the old value was masked first
+    r = mp.run("""
+        from journal import Journal
+        j = Journal(256)
+        j.mask("qq7")
+        j.mask("qq7-real-secret")
+        j.mask("qq7")  # known already: nothing changes
+        j.write("token qq7-real-secret, was qq7\\n")
+        j.cat()
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["token ****, was ****"], r
+
+
 def test_journal_is_a_logging_stream_and_aioctl_reads_it(mp):
     r = mp.run_async("""
         import aiolog

@@ -182,6 +182,29 @@ def test_policies_always_no_and_user_stop(mp):
     assert r.lines[2].startswith("failed ")
 
 
+def test_a_clean_end_restarts_after_the_same_delay_each_time(mp):
+    # (trial) restart=always doubled the delay after each clean end too: the
+    # README says it doubles after each failure
+    ends = service_file("ends", body="""
+        import runs
+        runs.n += 1
+        if runs.n <= 20:
+            runs.flaky.append(time.ticks_ms())
+        return 'ok'
+    """).replace("import asyncio\n", "import asyncio\nimport time\n")
+    r = watch(mp, {"ends": ends}, policy(
+        ends={"restart": "always", "restart_delay": 0.04, "max_restarts": 50},
+    ), """
+        await asyncio.sleep_ms(300)
+        t = runs.flaky
+        print([time.ticks_diff(t[i + 1], t[i]) for i in range(len(t) - 1)])
+    """)
+    assert r.rc == 0, r
+    gaps = eval(r.lines[0])
+    assert len(gaps) >= 4, gaps  # doubling, the fourth would come after 640 ms
+    assert all(40 <= gap <= 70 for gap in gaps), gaps
+
+
 def test_core_services_restart_only_when_configured(mp):
     core = service_file("coreok", kind="core.service", body="""
         import runs

@@ -228,8 +228,11 @@ class WatcherService(Service):
                         setting(svc, "restart_delay_max"))
             # the plan sits in the task table: a user's aioctl.stop() cancels it
             aioctl.group().planned[tr[_TASK]] = ticks_add(now, int(delay * 1000))
-            if tr[_FAILS] < 16:  # 2 ** 16 times any delay is past any maximum; a larger
-                tr[_FAILS] += 1  # exponent made a bignum that grew with every failure
+            # a failure doubles the next delay (a clean end, restart=always, does not);
+            # 2 ** 16 times any delay is past any maximum: a larger exponent made a
+            # bignum that grew with every failure
+            if failed and tr[_FAILS] < 16:
+                tr[_FAILS] += 1
         if state == "ERROR":
             self.note(name, end[2])
         elif state == "stopped" and isinstance(end[3], Exception):  # on_stop raised

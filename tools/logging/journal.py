@@ -29,6 +29,9 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
         """Never store secret (a password, a token...): it is written as ****."""
         if secret and secret not in self.secrets:
             self.secrets.append(secret)
+            # longest first: a new secret that holds an old one (a token
+            # changed in .env) is masked whole, not around the old one
+            self.secrets.sort(key=len, reverse=True)
 
     def write(self, text):
         if not isinstance(text, str):  # bytes, or a memoryview from print()
