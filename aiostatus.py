@@ -107,4 +107,7 @@ def status(name=None, log=True, debug=False):
 
         # done with: the log has their room
         aioctl.unimport(("aioview", "aiosecret", "aiostatusx"))
-        show_log(["[%s]" % name, "[%s." % name])
+        grep = ["[%s]" % name, "[%s." % name]
+        if name.endswith(".service"):  # and what the watcher said of it (restarts, hangs)
+            grep.append("[watcher.service] %s: " % name[:-8])
+        show_log(grep)

@@ -37,7 +37,8 @@ def details(name, view, now):
     svc = view.service
     main = svc is not None and name.endswith(".service")
     if main:
-        print("%s %s - %s" % (dot(view.state), name, getattr(svc, "info", "")))
+        info = getattr(svc, "info", "")
+        print("%s %s%s" % (dot(view.state), name, " - " + info if info else ""))
         print("    Loaded: %r" % (svc,))
         print("    Active: status: %s" % summary(view, now))
         print("    Type: %s" % getattr(svc, "type", "?"))

@@ -173,6 +173,8 @@ def test_debug_view_of_a_service_with_children(mp):
         await asyncio.sleep_ms(10)
         aioctl.status(debug=True)
         print(aioctl.group().tasks["hello.service.child"].service.name)
+        aioservice.Hello.info = ""  # a service without info: its first line ends at its name
+        aioctl.status("hello.service", debug=True)
     """)
     assert r.rc == 0, r
     assert r.lines[0] == "● hello.service - Hello example v1.0"
@@ -184,7 +186,9 @@ def test_debug_view_of_a_service_with_children(mp):
     assert r.lines[7:10] == ["    ┗━► args: (2, 5)", "    ┗━► kwargs: {}", "    ┗━► child tasks:"]
     assert r.lines[10].startswith("        ● hello.service.child: status: done @")
     assert r.lines[10].endswith("--> result: 'ok'")
-    assert len(r.lines) == 12 and r.lines[11] == "hello"  # the child is not listed twice
+    assert r.lines[11] == "hello"  # the child is not listed twice: once, as a child
+    assert sum(line.startswith("        ● hello.service.child") for line in r.lines[:11]) == 1
+    assert r.lines[12] == "● hello.service", r  # (trial: it read "● hello.service -")
 
 
 def test_traceback_names_file_and_line(mp):
@@ -246,6 +250,8 @@ def test_log_grep_on_a_stringio_and_task_status_shows_its_lines(mp):
         aioctl.set_log(s)
         s.write("[hello.service] started\\n[world.service] tick\\n")
         s.write("[hello.service.blink] on\\n[hello.serviceX] other\\n")
+        # the watcher names a service without .service (trial: status left them out)
+        s.write("[watcher.service] hello: restart 1\\n[watcher.service] hellos: hung\\n")
         aioctl.log("world")
         print("--")
         aioctl.log(["blink", "tick"])
@@ -267,7 +273,8 @@ def test_log_grep_on_a_stringio_and_task_status_shows_its_lines(mp):
                           "[hello.service.blink] on", "--", "[hello.service] started", "--",
                           "grep for text (a string, or a list of them): not 5"]
     assert lines[9].startswith("● hello.service: status: running")
-    assert lines[10:] == ["[hello.service] started", "[hello.service.blink] on"]
+    assert lines[10:] == ["[hello.service] started", "[hello.service.blink] on",
+                          "[watcher.service] hello: restart 1"]
 
 
 def test_follow_a_log_file_as_it_grows(mp):
