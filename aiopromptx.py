@@ -134,7 +134,13 @@ def show(e, src):
 
     text = io.StringIO()
     sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
-    shown = text.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
+    shown = text.getvalue().rstrip("\n")  # pyright: ignore[reportAttributeAccessIssue]
+    last = shown.rfind('  File "')
+    inner = shown[last + 8:shown.find('"', last + 8)]
+    if isinstance(e, (TypeError, ValueError)) and "/" not in inner and "." not in inner \
+            and inner[:1] != "<":  # bad input, refused by mpsysd's own code (its modules
+        print(shown[shown.find("\n", last) + 1:])  # name themselves bare): its line says it
+        return
     for line in shown.split("\n"):
         if not line or 'File "aioprompt' in line or 'File "aioline"' in line \
                 or 'File "asyncio/' in line:

@@ -441,6 +441,26 @@ def test_memory_error_and_other_errors_leave_the_prompt_working(term):
     term.ask("3+3", r"^6$")
 
 
+def test_bad_input_to_a_call_of_mpsysd_is_one_line(term):
+    # (trial) each of these printed five to eight of mpsysd's own frames
+    # before the line that says what is wrong
+    for line, error in (
+            ("aioctl.status(5)", "TypeError: a task is named by a string, such as "
+                                 "'hello.service': not 5"),
+            ("aioctl.log(5)", "TypeError: grep for text (a string, or a list of them): not 5"),
+            ("aioservice.status(5)", "TypeError: a service is named by a string, such as "
+                                     "'hello': not 5"),
+            ("aioservice.enable('nosuch')", "ValueError: aioservices/services: nosuch: no file "
+                                            "nosuch_service.py"),
+            ("aioservice.config('nosuch', True)", "ValueError: aioservices/services: nosuch: "
+                                                  "no file nosuch_service.py")):
+        seen = term.ask(line, r"^\w+Error: .*$")
+        assert seen.splitlines() == [line, error], seen
+    # an error of the user's own code keeps its traceback
+    seen = term.ask("int('x')", r"^ValueError: .*$")
+    assert 'File "<stdin>", line 1' in seen, seen
+
+
 def test_help_is_mpsysds_own_and_help_obj_is_the_builtin(term):
     seen = term.ask("help()", r"^Ctrl-D at an empty prompt: .*$")
     assert "help(aioctl), help(aioservice)" in seen
