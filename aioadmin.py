@@ -25,12 +25,15 @@ def _named(name, exists=False):
 
 
 def status(name=None):
-    """One [ OK ] / [ ERROR ] line per service (or for name)."""
-    for n in sorted(registry) if name is None else [_named(name)]:
+    """One [ OK ] / [ ERROR ] / [ -- ] line per service (or for name): the
+    files not loaded (unloaded, disabled) too."""
+    files = list_services()
+    for n in sorted(set(registry).union(files)) if name is None else [_named(name)]:
         svc = registry.get(n)
         rec = aioctl.group().recs.get(n + ".service")
+        end = rec and rec[aioctl.END]
         if svc is None:  # a file not loaded (unloaded, disabled), or none at all
-            print("[ -- ] %s: not loaded" % n if n in list_services() else
+            print("[ -- ] %s: not loaded" % n if n in files else
                   "[ ERROR ] %s: no such service" % n)
         elif n in errors and svc.loaded and rec and rec[aioctl.END] is None:  # running: a
             # load's new code failed, and its old code goes on
@@ -39,8 +42,10 @@ def status(name=None):
             print("[ ERROR ] " + errors[n])
         elif isinstance(svc, Failed):
             print("[ ERROR ] %r not loaded: %s: %s" % (svc, type(svc.exc).__name__, svc.exc))
+        elif svc.loaded and type(end) is tuple and end[1] == "ERROR":  # its run failed
+            print("[ ERROR ] %r failed: %s: %s" % (svc, type(end[2]).__name__, end[2]))
         elif svc.loaded:
-            print("[ OK ] %r loaded" % (svc,))
+            print("[ OK ] %r loaded%s" % (svc, "" if rec else "; its task was deleted"))
         else:
             print("[ -- ] %r %s" % (svc, "enabled" if svc.enabled else "disabled"))
 
@@ -49,11 +54,14 @@ def traceback(name):
     """Print why name failed: its import traceback, or its task's traceback."""
     name = _named(name)
     svc = registry.get(name)
+    refused = name in errors and not isinstance(svc, Failed)
+    if refused:  # a load (new code, services.config) refused: no exception, its line
+        print("[ ERROR ] " + errors[name])
     if isinstance(svc, Failed):
         sys.print_exception(svc.exc)
     elif name + ".service" in aioctl.group().recs:
         aioctl.traceback(name + ".service")
-    else:  # as status() says it of a name that is no service
+    elif not refused:  # as status() says it of a name that is no service
         print("%s: %s" % (name, "no traceback" if svc else "no such service"))
 
 

@@ -50,7 +50,7 @@ def nothing(pattern):
         more += "; a service's task is %r" % (pattern + ".service")
     reg = sys.modules.get("aioservice")
     if reg and pattern.endswith(".service") and pattern[:-8] in reg.registry:
-        more += "; aioservice.traceback(%r) says why it is not running" % pattern[:-8]
+        more += "; aioservice.status(%r) says why it is not running" % pattern[:-8]
     print("aioctl: no task matches %r; tasks: %s%s" % (
         pattern, ", ".join(names[:12]) or "none", more))
 

@@ -308,6 +308,50 @@ def test_status_keeps_the_message_and_requirements_say_why(mp):
     assert "boot order: wifi" not in r.out, r
 
 
+def test_status_lists_every_service_file_and_says_which_failed(mp):
+    # (trial) a service that failed read "[ OK ] ... loaded", an unloaded
+    # one dropped out of the list, and one whose task was deleted read as running
+    mp.services({"fails": service_file("fails", body="raise OSError('no sensor')"),
+                 "runs": service_file("runs"), "gone": service_file("gone"),
+                 "away": service_file("away")})
+    r = mp.run_async("""
+        aioctl.group().color = False
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(20)
+        aioservice.unload("away")
+        aioctl.delete("gone.service")
+        await asyncio.sleep_ms(10)  # its record goes once its task has ended
+        aioservice.status()
+    """)
+    assert r.rc == 0, r
+    path = "aioservices/services/%s_service.py"
+    assert r.lines[-4:] == [
+        "[ -- ] away: not loaded",
+        "[ ERROR ] Service: fails.service from %s failed: OSError: no sensor" % path % "fails",
+        "[ OK ] Service: gone.service from %s loaded; its task was deleted" % path % "gone",
+        "[ OK ] Service: runs.service from %s loaded" % path % "runs"], r
+
+
+def test_traceback_of_a_refused_load_says_why(mp):
+    # (trial) after a reload that failed with a SyntaxError, traceback()
+    # said only "no traceback (running)": the old code runs on
+    mp.services({"foo": service_file("foo")})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        with open("aioservices/services/foo_service.py", "a") as f:
+            f.write("def broken(:\\n")
+        aioservice.load("foo")
+        print("--")
+        aioservice.traceback("foo")
+    """)
+    assert r.rc == 0, r
+    after = r.lines[r.lines.index("--") + 1:]
+    assert len(after) == 2 and after[0].startswith(
+        "[ ERROR ] aioservices/services/foo_service.py: foo: not loaded: SyntaxError"), r
+    assert after[1] == "foo.service: no traceback (running)", r
+
+
 def test_prompt_calls_give_the_managers_ram_back_and_say_what_they_do(mp):
     mp.services({"ticker": service_file("ticker"), "broken": "x = 1 / 0\n"})
     r = mp.run_async("""
@@ -326,7 +370,7 @@ def test_prompt_calls_give_the_managers_ram_back_and_say_what_they_do(mp):
                            "file's new code"), r
     assert r.lines[-2] == "False", r
     assert r.lines[-1].startswith("aioctl: no task matches 'broken.service'; tasks: ") and \
-        r.lines[-1].endswith("; aioservice.traceback('broken') says why it is not running"), r
+        r.lines[-1].endswith("; aioservice.status('broken') says why it is not running"), r
 
 
 def test_twin_files_and_a_name_that_is_not_the_files_are_said(mp):
