@@ -112,8 +112,9 @@ def _apply(svc, e, log):
 
             try:
                 aioschedule.check(svc.schedule or {})
-            except ValueError as e:
-                raise ValueError("%s: %s: %s" % (svc.path, name, e))
+            except ValueError as err:  # named by where the plan came from
+                where = "services.config" if e and e["schedule"] else svc.path
+                raise ValueError("%s: %s: %s" % (where, name, err))
     except Exception as e:  # aioconfig.ConfigError or ValueError, one line each
         if isinstance(e, MemoryError):  # its message alone would not say whose
             e = "%s: %s: not configured: %s" % (svc.path, name, _error_line(e))

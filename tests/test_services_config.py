@@ -123,8 +123,21 @@ def test_schedule_problems_are_reported_for_that_service(mp):
             print(sorted(aioctl.group().tasks))
         """)
         assert r.rc == 0, r
-        assert r.lines == ["[ ERROR ] aioservices/services/world_service.py: world: " + problem,
+        # a plan from services.config is named by it (trial: it named the .py)
+        where = ("aioservices/services/world_service.py" if "cannot start" in problem
+                 else "services.config")
+        assert r.lines == ["[ ERROR ] %s: world: %s" % (where, problem),
                            "['other.service']"], schedule
+    # a plan in the service's own code is named by its file
+    mp.services({"world": service_file("world", kind="schedule.service", body="return 1",
+                                       attrs="self.schedule = {'repaet': 5}"), "other": OTHER},
+                config={})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["[ ERROR ] aioservices/services/world_service.py: world: unknown "
+                       "schedule key 'repaet' (known: start_in, at, repeat)"], r
 
 
 def test_config_enable_disable_write_atomically_and_keep_entries(mp):
