@@ -21,8 +21,9 @@ ENV_MAX_VARS = 32  # variables in .env; the lines after the last are skipped
 _DEFAULTS = const("services run with their defaults; the file is left as it is")
 
 
-class ConfigError(Exception):
-    """A one-line problem: `file: service: what is wrong`."""
+class ConfigError(ValueError):
+    """A one-line problem: `file: service: what is wrong` (a bad value: the
+    prompt says it in its one line)."""
 
 
 def _kind(value):
@@ -67,6 +68,8 @@ def read(path=_CONFIG, end=_DEFAULTS):
             sys.modules.pop("jsoncheck", None)
             f.seek(0)
             data = json.load(f)
+    except ConfigError:  # (a ValueError: what the check found, said already)
+        raise
     except (OSError, ValueError, MemoryError) as e:  # no room; or it changed since
         why = "too large for the free RAM" if isinstance(e, MemoryError) else repr(e)
         raise ConfigError("%s: %s: %s" % (path, why, end))
@@ -122,5 +125,20 @@ def update(name, enabled=None, args=None, kwargs=None, path=_CONFIG):
         e["args"] = list(args)
     if kwargs:
         e.setdefault("kwargs", {}).update(kwargs)
+    try:  # what the boot would refuse is not written (its ${VAR}s are the boot's to fill)
+        from aioentry import entry
+
+        entry(conf, name, _Unfilled())
+    finally:
+        __import__("aioctl").unimport(("aioentry",))
     write(conf, path)
     return e
+
+
+class _Unfilled:
+    # .env as update() checks an entry with it: every ${VAR} is there
+    def __contains__(self, key):
+        return True
+
+    def __getitem__(self, key):
+        return ""

@@ -140,6 +140,29 @@ def test_schedule_problems_are_reported_for_that_service(mp):
                        "schedule key 'repaet' (known: start_in, at, repeat)"], r
 
 
+def test_config_refuses_what_the_boot_would_refuse_and_writes_nothing(mp):
+    # (trial) config() wrote restart="sometimes", which the next load refused,
+    # and a later config() merged into it: only editing the file got it out
+    mp.services({"echo": ECHO, "other": OTHER}, config={"keep": {"args": [7]}})
+    r = mp.run_async("""
+        for kw in ({"restart": "sometimes"}, {"restart_delay": "1s"}, {"schedule": 5}):
+            try:
+                aioservice.config("echo", True, 2, **kw)
+            except ValueError as e:
+                print(e)
+        print(aioservice.get_config())
+        aioservice.config("echo", True, psk="${NOT_SET_YET}")  # .env is the boot's to read
+        print(aioservice.get_config("echo"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == [
+        'services.config: echo: "restart" must be one of on-failure, always, no',
+        'services.config: echo: "restart_delay" must be a number >= 0',
+        'services.config: echo: "schedule" must be an object, not int',
+        "{'keep': {'args': [7]}}",
+        "{'enabled': True, 'kwargs': {'psk': '${NOT_SET_YET}'}}"], r
+
+
 def test_config_enable_disable_write_atomically_and_keep_entries(mp):
     mp.services({"echo": ECHO, "other": OTHER},
                 config={"other": {"enabled": True, "require": ["x"]}, "keep": {"args": [7]}})
