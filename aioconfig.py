@@ -125,20 +125,11 @@ def update(name, enabled=None, args=None, kwargs=None, path=_CONFIG):
         e["args"] = list(args)
     if kwargs:
         e.setdefault("kwargs", {}).update(kwargs)
-    try:  # what the boot would refuse is not written (its ${VAR}s are the boot's to fill)
-        from aioentry import entry
+    try:  # what the boot would refuse (a ${VAR} not in .env too) is not written
+        from aioentry import entry, read_env
 
-        entry(conf, name, _Unfilled())
+        entry(conf, name, read_env())
     finally:
         __import__("aioctl").unimport(("aioentry",))
     write(conf, path)
     return e
-
-
-class _Unfilled:
-    # .env as update() checks an entry with it: every ${VAR} is there
-    def __contains__(self, key):
-        return True
-
-    def __getitem__(self, key):
-        return ""

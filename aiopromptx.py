@@ -135,11 +135,12 @@ def show(e, src):
     text = io.StringIO()
     sys.print_exception(e, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
     shown = text.getvalue().rstrip("\n")  # pyright: ignore[reportAttributeAccessIssue]
-    last = shown.rfind('  File "')
-    inner = shown[last + 8:shown.find('"', last + 8)]
-    if isinstance(e, (TypeError, ValueError)) and "/" not in inner and "." not in inner \
-            and inner[:1] != "<":  # bad input, refused by mpsysd's own code (its modules
-        print(shown[shown.find("\n", last) + 1:])  # name themselves bare): its line says it
+    at = shown.rfind(", line ")  # the innermost frame: `  File "name", line n...`
+    start = shown.rfind("\n", 0, at) + 1
+    inner = shown[start + 8:at - 1]  # (sliced: each short literal would be a name for good)
+    if isinstance(e, (TypeError, ValueError)) and inner[:1].isalpha() and "/" not in inner \
+            and "." not in inner:  # bad input, refused by mpsysd's own code (its modules
+        print(shown[shown.find("\n", at) + 1:])  # name themselves bare): its line says it
         return
     for line in shown.split("\n"):
         if not line or 'File "aioprompt' in line or 'File "aioline"' in line \

@@ -75,11 +75,7 @@ def schedule(name, **plan):
     aioctl.enter). Replaces an earlier schedule of name; ValueError when
     the plan is wrong."""
     check(plan)
-    _arm(name, plan, _delay_ms(plan))
-
-
-def _arm(name, plan, ms):
-    # name's timer: its first run ms from now, then by plan
+    ms = _delay_ms(plan)
     cancel(name)
     timer = [None, 0, plan, 0, None]
     _plan(timer, ms)
@@ -138,8 +134,9 @@ def resume(pattern):
                 schedule(name, **plan)
             except ValueError:  # a one-off `at` gone by while it was held: nothing left
                 pass
-        elif "repeat" in plan:
-            _arm(name, plan, int(plan["repeat"] * 1000))
+        elif "repeat" in plan:  # (its timer has not run yet: planned again, it waits so)
+            schedule(name, **plan)
+            _plan(s._timers[name], int(plan["repeat"] * 1000))
 
 
 def schedules():

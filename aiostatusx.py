@@ -38,7 +38,10 @@ def details(name, view, now):
     main = svc is not None and name.endswith(".service")
     if main:
         info = getattr(svc, "info", "")
-        print("%s %s%s" % (dot(view.state), name, " - " + info if info else ""))
+        if info:
+            print("%s %s - %s" % (dot(view.state), name, info))
+        else:  # (trial: "● name -")
+            print(dot(view.state), name)
         print("    Loaded: %r" % (svc,))
         print("    Active: status: %s" % summary(view, now))
         print("    Type: %s" % getattr(svc, "type", "?"))

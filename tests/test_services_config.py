@@ -143,15 +143,19 @@ def test_schedule_problems_are_reported_for_that_service(mp):
 def test_config_refuses_what_the_boot_would_refuse_and_writes_nothing(mp):
     # (trial) config() wrote restart="sometimes", which the next load refused,
     # and a later config() merged into it: only editing the file got it out
-    mp.services({"echo": ECHO, "other": OTHER}, config={"keep": {"args": [7]}})
+    mp.services({"echo": ECHO, "other": OTHER}, config={"keep": {"args": [7]}}, env="SET=1\n")
     r = mp.run_async("""
         for kw in ({"restart": "sometimes"}, {"restart_delay": "1s"}, {"schedule": 5}):
             try:
                 aioservice.config("echo", True, 2, **kw)
             except ValueError as e:
                 print(e)
+        try:  # the boot would say it is not set
+            aioservice.config("echo", True, psk="${NOT_SET}")
+        except ValueError as e:
+            print(e)
         print(aioservice.get_config())
-        aioservice.config("echo", True, psk="${NOT_SET_YET}")  # .env is the boot's to read
+        aioservice.config("echo", True, psk="${SET}")
         print(aioservice.get_config("echo"))
     """)
     assert r.rc == 0, r
@@ -159,8 +163,9 @@ def test_config_refuses_what_the_boot_would_refuse_and_writes_nothing(mp):
         'services.config: echo: "restart" must be one of on-failure, always, no',
         'services.config: echo: "restart_delay" must be a number >= 0',
         'services.config: echo: "schedule" must be an object, not int',
+        "services.config: echo: ${NOT_SET} is not set in .env",
         "{'keep': {'args': [7]}}",
-        "{'enabled': True, 'kwargs': {'psk': '${NOT_SET_YET}'}}"], r
+        "{'enabled': True, 'kwargs': {'psk': '${SET}'}}"], r
 
 
 def test_config_enable_disable_write_atomically_and_keep_entries(mp):
