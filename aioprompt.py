@@ -217,5 +217,6 @@ async def prompt(scope=None):
                 src = None
                 w("\r\nMemoryError: no heap for that line; the prompt goes on\r\n")
                 w("mpsysd> ")
+                await asyncio.sleep_ms(100)  # never a busy loop: the rest runs, and frees
     finally:
         kbd(3)

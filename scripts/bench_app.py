@@ -48,8 +48,8 @@ READ = ("async def heap(): await asyncio.sleep_ms(100); gc.collect(); free = gc.
 # (printed item by item: one joined line would want a block of its own,
 # which the reading, not the app, needs)
 STATE = ("import sys; print('bench: modules', *sorted(sys.modules))",
-         "tasks = aioctl.group().tasks; print('bench: tasks', *("
-         "name + '=' + tasks[name].state for name in aioctl.select()))",
+         "print('bench: tasks', *(name + '=' + aioctl.group().tasks[name].state "
+         "for name in aioctl.select()))",
          "print('bench: done')", "raise SystemExit")
 # The churn of target c, before the views: ROUNDS of load/unload of a
 # service with every view in between, as an hour of prompt use would do;
