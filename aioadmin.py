@@ -35,7 +35,7 @@ def status(name=None):
         if svc is None:  # a file not loaded (unloaded, disabled), or none at all
             print("[ -- ] %s: not loaded" % n if n in files else
                   "[ ERROR ] %s: no such service" % n)
-        elif n in errors and svc.loaded and rec and rec[aioctl.END] is None:  # running: a
+        elif n in errors and svc.loaded and rec and end is None:  # running: a
             # load's new code failed, and its old code goes on
             print("[ OK ] %r loaded, with its old code; the new: %s" % (svc, errors[n]))
         elif n in errors:  # (its load's own line: the file, the service, why)

@@ -129,13 +129,14 @@ def resume(pattern):
     for name in _picked(s._held, pattern):
         plan = s._held.pop(name)
         rec = aioctl.group().recs.get(name)
-        if rec is None or rec[aioctl.END] is not None or "at" in plan:  # not run by start()
-            try:
-                schedule(name, **plan)
-            except ValueError:  # a one-off `at` gone by while it was held: nothing left
-                pass
-        elif "repeat" in plan:  # (its timer has not run yet: planned again, it waits so)
+        ran = rec is not None and rec[aioctl.END] is None and "at" not in plan  # by start()
+        if ran and "repeat" not in plan:
+            continue  # its one run is the one start() began
+        try:
             schedule(name, **plan)
+        except ValueError:  # a one-off `at` gone by while it was held: nothing left
+            continue
+        if ran:  # (its timer has not run yet: planned again, it waits so)
             _plan(s._timers[name], int(plan["repeat"] * 1000))
 
 
