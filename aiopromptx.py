@@ -138,10 +138,10 @@ def show(e, src):
     at = shown.rfind(", line ")  # the innermost frame: `  File "name", line n...`
     start = shown.rfind("\n", 0, at) + 1
     inner = shown[start + 8:at - 1]  # (sliced: each short literal would be a name for good)
-    if isinstance(e, (TypeError, ValueError)) and inner[:1].isalpha() and "/" not in inner \
-            and "." not in inner:  # bad input, refused by mpsysd's own code (its modules
-        print(shown[shown.find("\n", at) + 1:])  # name themselves bare): its line says it
-        return
+    if isinstance(e, (AttributeError, TypeError, ValueError)) and inner[:1].isalpha() \
+            and "/" not in inner and "." not in inner:  # bad input, refused by mpsysd's
+        print(shown[shown.find("\n", at) + 1:])  # own code (its modules name themselves
+        return  # bare): its line says it
     for line in shown.split("\n"):
         if not line or 'File "aioprompt' in line or 'File "aioline"' in line \
                 or 'File "asyncio/' in line:
