@@ -1,7 +1,8 @@
 # aioline: what an Enter at the prompt does with the line: is the statement
-# whole (a block, a bracket or a triple-quoted string left open)? Then it
-# is compiled, for aioprompt to run. aioprompt loads it for the line and
-# drops it from sys.modules at once: small, as a line needs it every time.
+# whole (a block, a bracket or a triple-quoted string left open)? Then
+# aioprompt compiles and runs it, once this module is garbage. aioprompt
+# loads it for the line and drops it from sys.modules at once: small, as a
+# line needs it every time.
 from micropython import const
 
 _BLOCK = const(" if for while def class with try async ")  # words that open a block
@@ -48,9 +49,9 @@ def enter(src, block, line, ctrl_c):
     so far (src, None at its start; block: it opened a block); line None:
     it was too long, and the statement is dropped. Returns (src, block,
     code): code is None while more lines are wanted, else the whole
-    statement: compiled; or, when it awaits, (src, the last ";" outside
-    brackets, src blanked by _scan) for aiopromptx.run; or the SyntaxError
-    it is. aioprompt runs it once this module is garbage (aioprompt._run)."""
+    statement as (src, the last ";" outside brackets, src blanked by
+    _scan). aioprompt compiles and runs it once this module is garbage:
+    the parse wants a 512 B block of its own (aioprompt._compile)."""
     try:
         if ctrl_c:  # Ctrl-C drops what was typed
             return None, block, None
@@ -74,16 +75,7 @@ def enter(src, block, line, ctrl_c):
         depth, cut, string, code = _scan(src.encode())
         if (block and line.strip()) or depth > 0 or string or src.endswith("\\"):
             return src, block, None
-        # an expression (its value is shown); a statement ("single": each
-        # expression's value is printed, as the REPL does); several (none shown)
-        for mode in ("eval", "single", "exec"):
-            try:
-                return None, block, compile(src, "<stdin>", mode)
-            except SyntaxError as e:
-                error = e
-        if "await" in src or "async" in src:
-            return None, block, (src, -1 if block or "\n" in src else cut, code)
-        return None, block, error  # aioprompt._run raises it, to be shown as any error
+        return None, block, (src, -1 if block or "\n" in src else cut, code)
     finally:
         # Used once: aioprompt imports this module afresh for each line. The
         # statement runs next, and MicroPython's collector takes any stale

@@ -6,10 +6,10 @@
 # as before. With no input left (stdin closed) it steps aside quietly.
 # RAM: this module stays imported as long as the app runs, so it is one
 # coroutine whose state is its locals. What an Enter does with a line (is
-# it whole? compile it) is aioline's; the rare parts (the start, top-level
+# the statement whole?) is aioline's; the rare parts (the start, top-level
 # await, showing an error, the Ctrl-C watcher, the closing words) are in
-# aiopromptx; each loads when needed. A statement runs here, once aioline
-# has let go: a line has the heap an idle prompt has.
+# aiopromptx; each loads when needed. A statement is compiled and runs
+# here, once aioline has let go: a line has the heap an idle prompt has.
 import asyncio
 import sys
 
@@ -31,9 +31,9 @@ def _x(name, module="aiopromptx"):
 
 
 async def _run(code, g, reader, ahead, board, kbd):
-    # A whole statement runs here, not in aioline, which is garbage by now:
-    # the statement has its room. A tuple awaits: the rare half runs it as
-    # a task (aiopromptx.run). An exception is the line's SyntaxError.
+    # A whole statement is compiled and runs here, not in aioline, which is
+    # garbage by now: the statement has its room. One that awaits runs as a
+    # task (aiopromptx.run).
     # While it runs, a second loop inside the app's is refused: asyncio.run()
     # (before it makes a task of what it is given), run_until_complete() and
     # run_forever() all start one with core's run_until_complete.
@@ -42,10 +42,23 @@ async def _run(code, g, reader, ahead, board, kbd):
     real = core.run_until_complete, asyncio.run
     core.run_until_complete = asyncio.run_until_complete = asyncio.run = _nested  # pyright: ignore
     try:
+        # compiled here, after a collection: the parse wants a block of 512 B,
+        # and in a full heap aioline's code had split the largest. An
+        # expression (its value is shown); a statement ("single": each
+        # expression's value is printed, as the REPL does); several (none shown)
+        src = code[0]
+        __import__("gc").collect()
+        for mode in ("eval", "single", "exec"):
+            try:
+                code = compile(src, "<stdin>", mode)
+                break
+            except SyntaxError as e:
+                value = e
+        else:  # none compiles: it awaits, or it is the line's SyntaxError
+            if "await" not in src and "async" not in src:
+                raise value  # pyright: ignore  (bound: each mode failed)
         if type(code) is tuple:
             value = await _x("run")(code, g, reader, ahead)
-        elif isinstance(code, Exception):
-            raise code
         else:
             kbd(3)
             try:
