@@ -26,11 +26,11 @@ class Service:
     loaded = False
     checked_in = None  # ticks_ms of the last check_in()
     limit_hit = False  # set by the watcher: restarted too often, not restarted again
+    policy = ()  # restart policy from services.config, a dict (see watcher_service)
 
     def __init__(self, name):
         self.name = name
         self.kwargs = {}  # per instance: a service may add to its own
-        self.policy = {}  # restart policy from services.config (see watcher_service)
 
     def __repr__(self):
         return "Service: %s.service from %s" % (self.name, self.path)
@@ -56,7 +56,7 @@ class Service:
         if service_logger and log is not None:
             from service_logger import ServiceLogger
 
-            log = ServiceLogger(log, "%s.service" % self.name, level)
+            log = ServiceLogger(log, self.name, level)
         self.log = log
         return log
 

@@ -8,15 +8,18 @@ from aiolog import Logger, level_of
 
 
 class ServiceLogger(Logger):
+    tail = ".service"  # follows the name in each line's prefix (a child's name has it)
+
     def __init__(self, log, name, level="INFO"):
         self.log = log  # the logger in front of which it stands (hides Logger.log)
-        self.name = name  # also the prefix, put in each line: one string per service, not two
+        self.name = name  # the service's own name string: no prefix string per service
         self.level = level_of(level)
 
     def child(self, cname):
         """A logger for a child task: [name.service.cname], the same level."""
-        log = ServiceLogger(self.log, "%s.%s" % (self.name, cname))
+        log = ServiceLogger(self.log, "%s%s.%s" % (self.name, self.tail, cname))
         log.level = self.level
+        log.tail = ""
         return log
 
     def failed(self, e, *args, **kwargs):
@@ -25,4 +28,5 @@ class ServiceLogger(Logger):
 
     def _emit(self, level, method, msg, args):
         if level >= self.level:
-            getattr(self.log, method)("[%s] %s" % (self.name, msg % args if args else msg))
+            getattr(self.log, method)("[%s%s] %s" % (self.name, self.tail,
+                                                     msg % args if args else msg))
