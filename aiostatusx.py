@@ -30,6 +30,17 @@ def kwargs_text(kw):
     return "{%s}" % ", ".join(parts)
 
 
+def print_exception(exc):
+    """As sys.print_exception() prints it, with the secrets masked."""
+    from io import StringIO
+
+    from aioview import masked
+
+    text = StringIO()
+    sys.print_exception(exc, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
+    print(masked(text.getvalue()), end="")  # pyright: ignore[reportAttributeAccessIssue]
+
+
 def details(name, view, now):
     """The debug view of one task: a service's own lines, then the task's."""
     from aioview import FAILED, error_line
@@ -67,7 +78,7 @@ def details(name, view, now):
     if view.extra is not None:
         print("    %s hook: %r" % (_ARROW, view.extra))
     if view.state in FAILED:
-        sys.print_exception(view.result)
+        print_exception(view.result)
 
 
 def traceback(name):
@@ -86,9 +97,9 @@ def traceback(name):
         if exc and view.state not in FAILED:
             print("%s: %s now; its last failure:" % (n, view.state))
         if exc:
-            sys.print_exception(exc)
+            print_exception(exc)
         if hook_failed:
             print("%s: a hook raised:" % n)
-            sys.print_exception(extra)
+            print_exception(extra)
         if len(names) == 1 and not (exc or hook_failed):
             print("%s: no traceback (%s)" % (n, view.state))

@@ -30,9 +30,15 @@ def span(secs):
     return "%d d %s" % (days, hms) if days else hms
 
 
+def masked(text):
+    """text with the secrets the journal keeps out (psk, token...) as ****:
+    an error may quote one, as in `OSError: bad psk hunter2`."""
+    return getattr(aioctl.group().log, "masked", str)(text)  # (no journal: no secrets)
+
+
 def error_line(exc):
-    """ValueError: bad value"""
-    return "%s: %s" % (type(exc).__name__, exc)
+    """ValueError: bad value (secrets masked)"""
+    return masked("%s: %s" % (type(exc).__name__, exc))
 
 
 def wall_ms():

@@ -48,7 +48,9 @@ def trace(exc):
     text = io.StringIO()
     # the board stubs miss StringIO as a print_exception target, and getvalue()
     sys.print_exception(exc, text)  # pyright: ignore[reportCallIssue, reportArgumentType]
-    return text.getvalue()[-_TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
+    text = text.getvalue()[-_TRACEBACK_CHARS:]  # pyright: ignore[reportAttributeAccessIssue]
+    # secrets masked, as in the journal (the report is printed, and saved)
+    return getattr(__import__("aioctl").group().log, "masked", str)(text)
 
 
 def reset_failed(name=None):

@@ -110,6 +110,40 @@ def test_per_service_levels_from_config_and_secrets_masked(mp):
     assert "    ┗━► kwargs: {'log': <Logger>, 'loglevel': 'DEBUG', 'psk': '****'}" in r.lines
 
 
+# A service whose error quotes its secret (a driver's message may).
+LEAKY = service_file("leaky", params=", psk=''", body="""
+    await asyncio.sleep_ms(1)
+    raise OSError("link refused psk %s" % psk)
+""")
+
+
+def test_an_error_that_quotes_a_secret_shows_it_masked_in_every_view(mp):
+    # (trial: the journal masked it, and traceback() and the report did not)
+    mp.services({"leaky": LEAKY}, config={"leaky": {"kwargs": {"psk": "${PSK}"}}},
+                env="PSK=hunter2\n", watcher=True)
+    r = mp.run_async("""
+        import aiolog
+        from journal import Journal
+        j = Journal(1024)
+        aioctl.set_log(j)
+        aioservice.init(debug=False, log=aiolog.getLogger("app", stream=j))
+        aioservice.release()
+        await asyncio.sleep_ms(50)
+        aioctl.group().color = False
+        aioctl.status()
+        aioctl.status("leaky.service", debug=True)
+        aioctl.traceback("leaky.service")
+        aioctl.top()
+        print(aioservice.service("watcher").report())
+        print("journal", j.buf.find(b"hunter2"))
+    """, heap="128K")
+    assert r.rc == 0, r
+    assert "hunter2" not in r.out, r.out
+    assert r.lines[-1] == "journal -1"
+    shown = [n for n in r.lines if "link refused psk ****" in n]
+    assert len(shown) >= 4, r.out  # status, debug view, traceback, report (top: in its row)
+
+
 def test_capped_file_log_rotates_and_tee(mp):
     r = mp.run("""
         import os

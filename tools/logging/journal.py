@@ -33,13 +33,17 @@ class Journal(io.IOBase):  # print(file=...) takes only io.IOBase streams on Mic
             # changed in .env) is masked whole, not around the old one
             self.secrets.sort(key=len, reverse=True)
 
-    def write(self, text):
-        if not isinstance(text, str):  # bytes, or a memoryview from print()
-            text = str(text, "utf-8")
+    def masked(self, text):
+        """text with each secret as ****: the views show errors through it too."""
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, self.MASK)
-        data = text.encode()
+        return text
+
+    def write(self, text):
+        if not isinstance(text, str):  # bytes, or a memoryview from print()
+            text = str(text, "utf-8")
+        data = self.masked(text).encode()
         if self.run + len(data) > self.limit:  # a line may be too long
             data = self._cut(data)
         n = len(data)
