@@ -45,18 +45,23 @@ def _scan(data):
 
 
 def enter(src, block, line, ctrl_c):
-    """An Enter (or a Ctrl-C key) at the prompt: add line to the statement
-    so far (src, None at its start; block: it opened a block); line None:
-    it was too long, and the statement is dropped. Returns (src, block,
+    """An Enter (or a Ctrl-C key) at the prompt: add line (bytes) to the
+    statement so far (src, None at its start; block: it opened a block);
+    line None: it was too long, and the statement is dropped. Returns (src, block,
     code): code is None while more lines are wanted, else the whole
     statement as (src, the last ";" outside brackets, src blanked by
     _scan). aioprompt compiles and runs it once this module is garbage:
-    the parse wants a 512 B block of its own (aioprompt._compile)."""
+    the parse wants a 512 B block of its own (aioprompt._run)."""
     try:
         if ctrl_c:  # Ctrl-C drops what was typed
             return None, block, None
         if line is None:  # longer than the prompt takes: what it kept is not what was meant
             print("that line is over 255 bytes: not run (type a long value over several lines)")
+            return None, block, None
+        try:
+            line = line.decode()
+        except UnicodeError:  # a terminal that is not UTF-8, or a character cut in two
+            print("that line is not UTF-8 text: not run")
             return None, block, None
         if src is None:
             if not line.strip():

@@ -154,9 +154,9 @@ async def prompt(scope=None):
                     if raw:
                         w("^C\n" if c == 3 else "\n")
                     # keys refused (over): the line is not what was typed; it does not run
-                    line, over = None if over else line.decode(), 0
-                    # the rest of an Enter (a block? a whole statement? compile
-                    # it) is aioline's, loaded for the line and let go of
+                    line, over = None if over else line, 0  # (aioline decodes it)
+                    # the rest of an Enter (a block? a whole statement?) is
+                    # aioline's, loaded for the line and let go of
                     src, block, code = _x("enter", "aioline")(src, block, line, c == 3)
                     if code is not None:
                         await _run(code, g, reader, ahead, board, kbd)
@@ -165,7 +165,8 @@ async def prompt(scope=None):
                     # "... " has no indent of its own: what is typed is what runs
                     text = "mpsysd> " if src is None else "... "
                     w(text)
-                elif 32 <= c < 127 or c == 9 or not raw:  # a cooked terminal edited the line
+                elif c > 31 and c != 127 or c == 9 or not raw:  # (UTF-8's bytes too; a cooked
+                    # terminal edited the line)
                     t = 1
                     if c == 9 and raw:  # Tab: spaces up to the next stop
                         one[0] = c = 32
@@ -188,7 +189,8 @@ async def prompt(scope=None):
                     w("\n")
                     _x("bye")(reader if not board else None)
                     return "closed by Ctrl-D"
-                elif c == 8 or c == 127:  # Backspace: Delete, one to the left
+                elif c == 8 or c == 127:  # Backspace: Delete, one byte to the left (of a
+                    # character of several bytes, one: aioline refuses the line the rest makes)
                     if p:
                         p -= 1
                         k = 80

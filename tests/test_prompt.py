@@ -715,3 +715,35 @@ def test_a_line_compiles_once_aioline_has_let_go(term):
     # aioline is 1.2 KB on a 32-bit board and about twice that here; the
     # collector scans conservatively, so a stale word may keep it for a line
     assert len(at) == 5 and sorted(at)[2] > idle - 1000, (idle, at)
+
+
+def test_utf8_typed_runs_and_a_line_that_is_not_utf8_is_refused_in_one_line(term):
+    # (trial: "°" typed in a raw terminal was dropped without a word; a byte
+    # that is no UTF-8, from a Latin-1 terminal, ended the prompt itself)
+    term.ask("print('25 °C, ok ✓')", r"^25 °C, ok ✓$")
+    os.write(term.master, b"print('25 \xb0C')\r")  # Latin-1's degree sign
+    refused = r"^that line is not UTF-8 text: not run\nmpsysd> "
+    term.expect(refused)
+    term.keys(*"y = '°'", BACKSPACE, "'")  # Backspace takes one of its two bytes
+    term.keys("\r")
+    term.ask("1+1", r"^2$")  # the prompt goes on (MicroPython may take the rest as text)
+
+
+def test_a_cooked_terminal_line_that_is_not_utf8_leaves_the_prompt_working(mp):
+    # (it raised UnicodeError out of the prompt, which ended: nothing more ran)
+    cmd, env = app(mp)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, cwd=mp.workdir, env=env, stdin=slave, stdout=slave,
+                            stderr=slave, close_fds=True)
+    os.close(slave)
+    seen = []
+    try:
+        read_until(master, r"^tick 3 prompt=running", seen)
+        os.write(master, b"print('\xb0C')\n")
+        read_until(master, r"^that line is not UTF-8 text: not run", seen)
+        os.write(master, b"print(6 * 7)\n")
+        read_until(master, r"^42", seen)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
