@@ -106,7 +106,7 @@ def start(name):
     A task whose stop is still pending starts as soon as it has stopped; a
     schedule that stop() held is resumed. Returns True if any task was started.
     """
-    started = act(name, START)
+    started = act(named(name), START)  # (None is no name: stop(None) stops all, not start)
     sch = sys.modules.get("aioschedule")
     if sch:
         sch.resume(name)

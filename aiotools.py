@@ -85,7 +85,7 @@ def debug():
 
 def restart(name):
     """Stop (if running) and start again the tasks name picks."""
-    return aiotasks.act(name, RESTART)
+    return aiotasks.act(named(name), RESTART)  # (no name is not all: '*' is)
 
 
 def reset():

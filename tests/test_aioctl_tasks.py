@@ -211,6 +211,36 @@ def test_unknown_names_say_so_in_one_line(mp):
                        "['alpha', 'beta']"]
 
 
+
+def test_start_or_restart_without_a_name_is_refused_and_starts_nothing(mp):
+    # (trial) start(None) and restart(None) acted on every task: one-shot
+    # services ran again, stopped ones started, the watcher restarted.
+    # stop(None) stops all but the caller, as the README says; "*" is all.
+    r = mp.run_async("""
+        from mptest import forever, returns
+        aioctl.add(returns, 1, name="once")
+        aioctl.add(forever, name="held")
+        await asyncio.sleep_ms(10)
+        aioctl.stop("held")
+        await asyncio.sleep_ms(10)
+        for call in (aioctl.start, aioctl.restart):
+            try:
+                call(None)
+            except TypeError as e:
+                print(e)
+        await asyncio.sleep_ms(10)
+        v = aioctl.group().tasks
+        print(v["once"].state, v["held"].state)
+        print(aioctl.start("*"))
+        await asyncio.sleep_ms(10)
+        print(v["held"].state)
+    """)
+    assert r.rc == 0, r
+    said = "a task is named by a string, such as 'hello.service': not None"
+    assert r.lines[:2] == [said, said]
+    assert r.lines[2:] == ["done stopped", "True", "running"]  # the stop held till "*"
+
+
 def test_a_service_named_without_its_suffix_is_pointed_to(mp):
     # aioctl.stop("hello") said only that nothing matches (trial): a
     # service's task is "hello.service", the name services.config uses
