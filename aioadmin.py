@@ -28,6 +28,7 @@ def status(name=None):
     """One [ OK ] / [ ERROR ] / [ -- ] line per service (or for name): the
     files not loaded (unloaded, disabled) too."""
     files = list_services()
+    mask = getattr(aioctl.group().log, "masked", str)  # an error may quote a secret
     for n in sorted(set(registry).union(files)) if name is None else [_named(name)]:
         svc = registry.get(n)
         rec = aioctl.group().recs.get(n + ".service")
@@ -37,13 +38,13 @@ def status(name=None):
                   "[ ERROR ] %s: no such service" % n)
         elif n in errors and svc.loaded and rec and end is None:  # running: a
             # load's new code failed, and its old code goes on
-            print("[ OK ] %r loaded, with its old code; the new: %s" % (svc, errors[n]))
+            print(mask("[ OK ] %r loaded, with its old code; the new: %s" % (svc, errors[n])))
         elif n in errors:  # (its load's own line: the file, the service, why)
-            print("[ ERROR ] " + errors[n])
+            print(mask("[ ERROR ] " + errors[n]))
         elif isinstance(svc, Failed):
-            print("[ ERROR ] %r not loaded: %s: %s" % (svc, type(svc.exc).__name__, svc.exc))
+            print(mask("[ ERROR ] %r not loaded: %s: %s" % (svc, type(svc.exc).__name__, svc.exc)))
         elif svc.loaded and type(end) is tuple and end[1] == "ERROR":  # its run failed
-            print("[ ERROR ] %r failed: %s: %s" % (svc, type(end[2]).__name__, end[2]))
+            print(mask("[ ERROR ] %r failed: %s: %s" % (svc, type(end[2]).__name__, end[2])))
         elif svc.loaded:
             print("[ OK ] %r loaded%s" % (svc, "" if rec else "; its task was deleted"))
         else:

@@ -11,8 +11,10 @@ def result_all(as_dict=False):
     res = {n: aioctl.result(n) for n in aioctl.select()}
     if as_dict:
         return res
+    from aioview import masked  # an error may quote a secret
+
     for n in sorted(res):
-        print("%s --> %r" % (n, res[n]))
+        print(masked("%s --> %r" % (n, res[n])))
 
 
 def top():
