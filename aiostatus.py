@@ -66,14 +66,17 @@ def summary(view, now):
     if nxt:
         text = "scheduled - " + text
     nxt += _restart(view.name)
+    # a long result or error is cut: one line per task (traceback() and
+    # result() have it whole)
     if state in FAILED:
-        return text + error_line(view.result) + nxt
-    res = repr(view.result)
-    if len(res) > _RESULT_WIDTH:
-        res = res[: _RESULT_WIDTH - 3] + "..."
+        res, width = error_line(view.result), 2 * _RESULT_WIDTH
+    else:
+        res, width = "result: " + repr(view.result), _RESULT_WIDTH + 8
+    if len(res) > width:
+        res = res[: width - 3] + "..."
     if state == "stopped" and isinstance(view.extra, Exception):
         res += "; on_stop raised " + error_line(view.extra)
-    return text + "result: " + res + nxt
+    return text + res + nxt
 
 
 def line(name, view, now):

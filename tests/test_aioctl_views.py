@@ -34,6 +34,26 @@ def test_status_lines_like_systemctl(mp):
         assert re.fullmatch(pattern, line), (line, pattern)
 
 
+
+def test_a_long_error_is_cut_in_its_status_line_and_whole_in_its_traceback(mp):
+    # (trial: int("slow" * 1000) made a status line of 4,200 characters)
+    r = mp.run_async("""
+        async def parse(text):
+            return int(text)
+        aioctl.group().color = False
+        aioctl.add(parse, "slow" * 1000, name="bad")
+        await asyncio.sleep_ms(10)
+        aioctl.status()
+        aioctl.traceback("bad")
+    """)
+    assert r.rc == 0, r
+    line = [n for n in r.lines if n.startswith("● bad: status: ERROR")]
+    assert len(line) == 1 and line[0].endswith("slo...") and len(line[0]) < 220, r.out
+    error = line[0].split(" --> ", 1)[1]
+    assert len(error) == 120 and error.startswith("ValueError: invalid syntax"), error
+    assert len(r.lines[-1]) > 4000 and r.lines[-1].startswith("ValueError: "), r.lines[-1][:80]
+
+
 def test_status_colours_and_switching_them_off(mp):
     r = mp.run_async("""
         from mptest import forever, divide
