@@ -128,8 +128,15 @@ def update(name, enabled=None, args=None, kwargs=None, path=_CONFIG):
     try:  # what the boot would refuse (a ${VAR} not in .env too) is not written
         from aioentry import entry, read_env
 
-        entry(conf, name, read_env())
+        plan = entry(conf, name, read_env())["schedule"]  # pyright: ignore[reportOptionalSubscript]
     finally:
         __import__("aioctl").unimport(("aioentry",))
+    if plan:  # a plan the boot would refuse too (trial: {"repeat": "x"} was written)
+        import aioschedule
+
+        try:
+            aioschedule.check(plan)
+        except ValueError as err:
+            raise ConfigError("%s: %s: %s" % (path, name, err))
     write(conf, path)
     return e

@@ -145,7 +145,8 @@ def test_config_refuses_what_the_boot_would_refuse_and_writes_nothing(mp):
     # and a later config() merged into it: only editing the file got it out
     mp.services({"echo": ECHO, "other": OTHER}, config={"keep": {"args": [7]}}, env="SET=1\n")
     r = mp.run_async("""
-        for kw in ({"restart": "sometimes"}, {"restart_delay": "1s"}, {"schedule": 5}):
+        for kw in ({"restart": "sometimes"}, {"restart_delay": "1s"}, {"schedule": 5},
+                   {"schedule": {"repeat": "x"}}, {"schedule": {"at": "noon"}}):
             try:
                 aioservice.config("echo", True, 2, **kw)
             except ValueError as e:
@@ -163,6 +164,8 @@ def test_config_refuses_what_the_boot_would_refuse_and_writes_nothing(mp):
         'services.config: echo: "restart" must be one of on-failure, always, no',
         'services.config: echo: "restart_delay" must be a number >= 0',
         'services.config: echo: "schedule" must be an object, not int',
+        "services.config: echo: schedule repeat must be a number of seconds >= 0",
+        "services.config: echo: schedule at must be a time tuple (Y, M, D, h, m, s)",
         "services.config: echo: ${NOT_SET} is not set in .env",
         "{'keep': {'args': [7]}}",
         "{'enabled': True, 'kwargs': {'psk': '${SET}'}}"], r
