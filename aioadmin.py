@@ -29,6 +29,8 @@ def status(name=None):
     files not loaded (unloaded, disabled) too."""
     files = list_services()
     mask = getattr(aioctl.group().log, "masked", str)  # an error may quote a secret
+    if name is None and "(config)" in errors:  # services.config or .env: the last read's problem
+        print(mask("[ ERROR ] " + errors["(config)"]))
     for n in sorted(set(registry).union(files)) if name is None else [_named(name)]:
         svc = registry.get(n)
         rec = aioctl.group().recs.get(n + ".service")

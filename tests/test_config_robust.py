@@ -57,6 +57,29 @@ def config_problem(mp, text, line):
         assert f.read() == (text if isinstance(text, bytes) else text.encode())
 
 
+
+def test_a_broken_config_is_said_at_each_load_and_in_status_until_fixed(mp):
+    # (trial) the first load said it; the next loads fell back to the
+    # defaults without a word, and aioservice.status() showed all [ OK ]
+    broken = b'{"echo": {"args": [1]},\n}'
+    r = boot(mp, broken, extra="""
+        for n in ("echo", "echo"):
+            aioservice.load(n)
+        aioservice.status()
+        with open("services.config", "w") as f:
+            f.write('{"echo": {"args": [1]}}')
+        print("fixed")
+        aioservice.load("echo")
+        aioservice.status()
+    """)
+    assert r.rc == 0, r
+    said = "[ ERROR ] services.config: line 2, col 1: a comma before '}': not valid JSON; " \
+        + DEFAULTS
+    fixed = r.lines.index("fixed")
+    assert r.lines[:fixed].count(said) == 4, r.out  # boot and init (one read), two loads, status()
+    assert said not in r.lines[fixed:], r.out
+
+
 # 1. strict JSON: what CPython's json refuses is refused, with line and column
 
 STRICT = [
