@@ -566,6 +566,30 @@ def test_a_watched_service_that_hung_with_restart_no_keeps_the_system_unhealthy(
     assert r.lines[1] == "['hung: no check-in']", r  # the kind holds no milliseconds
 
 
+
+def test_a_watched_services_restart_waits_at_most_half_the_watchdogs_timeout(mp):
+    # (trial) while a watched service waits for its restart the watchdog is
+    # not fed; the backoff doubled past wdt_timeout, and the device reset
+    # though the policy was to restart it
+    hangs = service_file("hangs", body="""
+        import runs
+        runs.flaky.append(time.ticks_ms())
+        await asyncio.sleep(60)  # stuck: never checks in
+    """).replace("import asyncio\n", "import asyncio\nimport time\n")
+    r = watch(mp, {"hangs": hangs}, {
+        "hangs": {"watchdog": 0.05, "restart_delay": 5},
+        "watcher": {"kwargs": dict(FAST, wdt_timeout=0.4)},
+    }, """
+        await asyncio.sleep_ms(700)
+        gaps = [time.ticks_diff(b, a) for a, b in zip(runs.flaky, runs.flaky[1:])]
+        print(len(gaps) >= 2, all(g < 400 for g in gaps), gaps)
+        print(aioservice.stopping)
+    """)
+    assert r.rc == 0, r  # no reset: the watchdog was fed between the waits
+    assert r.lines[0].startswith("True True"), r
+    assert r.lines[1] == "False", r
+
+
 def test_an_exception_in_on_stop_is_said_and_counted(mp):
     bad = service_file("bad", attrs="self.kwargs = {'on_stop': self.bye}").replace(
         "    @aioctl.aiotask", "    def bye(self, *a, **k):\n        raise OSError('flush')\n\n"

@@ -226,6 +226,8 @@ class WatcherService(Service):
             # marked seen (sweep): the next round plans it
             delay = min(setting(svc, "restart_delay") * 2 ** tr[_FAILS],
                         setting(svc, "restart_delay_max"))
+            if setting(svc, "watchdog"):  # a watched service down starves the watchdog:
+                delay = min(delay, self.wdt_ms / 2000)  # its wait must not reset the device
             # the plan sits in the task table: a user's aioctl.stop() cancels it
             aioctl.group().planned[tr[_TASK]] = ticks_add(now, int(delay * 1000))
             # a failure doubles the next delay (a clean end, restart=always, does not);
