@@ -106,7 +106,8 @@ def _apply(svc, e, log):
             if e["policy"]:
                 svc.policy = dict(svc.policy, **e["policy"])
         if svc.type not in ("core.service", "runtime.service", "schedule.service"):
-            raise ValueError("%s: %s: unknown type %r" % (svc.path, name, svc.type))
+            raise ValueError("%s: %s: unknown type %r (core.service, runtime.service or "
+                             "schedule.service)" % (svc.path, name, svc.type))
         if svc.type == "schedule.service":
             import aioschedule
 

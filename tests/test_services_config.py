@@ -207,3 +207,17 @@ def test_config_enable_disable_write_atomically_and_keep_entries(mp):
     # laid out as a person would: an entry a line, by name (it was all one line)
     assert [line[:8] for line in text.splitlines()] == [
         "{", ' "echo":', ' "keep":', ' "other"', "}"], text
+
+
+def test_an_unknown_type_is_one_line_that_names_the_types(mp):
+    typo = service_file("typo", kind="runtime", body="return 'ran'")
+    mp.services({"typo": typo, "other": OTHER})
+    r = mp.run_async("""
+        aioservice.init(debug=False)
+        await asyncio.sleep_ms(10)
+        print("typo.service" in aioctl.group().recs, aioctl.result("other.service"))
+    """)
+    assert r.rc == 0, r
+    assert r.lines == ["[ ERROR ] aioservices/services/typo_service.py: typo: unknown type "
+                       "'runtime' (core.service, runtime.service or schedule.service)",
+                       "False other ok"], r
